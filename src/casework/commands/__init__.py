@@ -1,0 +1,1 @@
+"""One module per ``casework`` sub-command; ``casework.cli`` wires them into a single Typer app."""
