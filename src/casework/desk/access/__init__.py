@@ -1,0 +1,1 @@
+"""Who may do what: one permission module used by pages and the API alike."""

@@ -1,0 +1,21 @@
+"""All desk models, one module per domain; Django finds them here."""
+
+from casework.desk.routing.models import RuleSet
+from casework.desk.team.models import ApiToken, Leave, Line, Organisation, Product, Profile, Shift
+from casework.desk.tickets.models import Attachment, CaseSummary, Message, Ticket, TicketEvent
+
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "CaseSummary",
+    "Leave",
+    "Line",
+    "Message",
+    "Organisation",
+    "Product",
+    "Profile",
+    "RuleSet",
+    "Shift",
+    "Ticket",
+    "TicketEvent",
+]

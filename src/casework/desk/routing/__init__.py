@@ -1,0 +1,1 @@
+"""Dispatch rules: versioned rule sets, matching, simulation, YAML import/export, assignment inside a line."""

@@ -1,0 +1,1 @@
+"""People and product lines: organisations, engineers with tiers, lines, products, shifts, tokens."""

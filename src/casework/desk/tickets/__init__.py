@@ -1,0 +1,1 @@
+"""Tickets, their messages and attachments, and the event log every change writes."""
