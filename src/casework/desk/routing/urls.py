@@ -1,0 +1,3 @@
+"""Lead pages for dispatch rules (filled in by the routing work)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""SLA policies, business-hours clocks, breach detection and satisfaction ratings."""

@@ -1,0 +1,3 @@
+"""SLA policy, calendar and rating pages (filled in by the SLA work)."""
+
+urlpatterns: list = []

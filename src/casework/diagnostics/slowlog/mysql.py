@@ -1,0 +1,266 @@
+"""MySQL / MariaDB / Percona Server slow query log.
+
+Entries are cut the way ``pt-query-digest``'s ``SlowLogParser`` cuts them — on ``";\\n#"``, a statement's
+closing semicolon followed by the next header — so that an entry here is an event there, multi-line
+statements and ``# comment`` lines inside them included. Header lines (``# Time``, ``# User@Host``,
+``# Query_time …``, MariaDB's ``# Thread_id``/``Schema``/``QC_hit``/``Rows_affected``/``Full_scan`` and
+Percona's extended lines), ``use db;``, ``SET timestamp=…;`` and ``# administrator command:`` are read into the
+entry; the server's start-up banner (``mysqld, Version: … started with:`` / ``Tcp port`` / ``Time Id Command``)
+is dropped wherever it appears, as pt does.
+
+For speed the module works on blocks of text (``parse_text``): the digest hands it whole chunks of a file, and
+:func:`parse` (the line interface of ``entry.py``) only batches lines into such blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from casework.diagnostics.report import Finding
+from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape
+from casework.diagnostics.slowlog.fingerprint import fingerprint, operation
+
+ENGINE = "mysql"
+FORMATS = ("mysql",)
+SEPARATOR = ";\n#"  # pt's $INPUT_RECORD_SEPARATOR: the boundary between two entries
+EXAMPLE_MAX = 2000
+
+_TS_LINE = re.compile(r"# Time: ((?:[0-9: ]{15})|(?:[-0-9: T]{19}))")
+_UH_LINE = re.compile(r"# User@Host: ([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
+_BANNER = re.compile(
+    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Z].*mysqld,\sVersion.*(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command).*\n",
+    re.M,
+)
+_BANNER_HINTS = ("Version", "port:", "Port:", "Id Command")
+_PROPS_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S+")
+_PROPS = re.compile(r"(\w+):\s+(\S+|\Z)")
+_EMPTY_SCHEMA = re.compile(r"Schema:\s+(?=\w+: )")
+_SET_META = ("SET last_insert_id", "SET insert_id", "SET timestamp")
+_SET = re.compile(r"SET\s+([^;]*)")
+_USE = re.compile(r"use ([^;]+)")
+_SNIFF = re.compile(r"^# (?:Query_time: [\d.]+\s+Lock_time:|User@Host: )", re.M)
+_INTERNAL_ADMIN = ("Binlog Dump", "Register Slave", "Daemon")
+
+
+def sniff(head: str) -> int:
+    """A slow log has ``# Query_time:`` / ``# User@Host:`` header lines; the banner alone is a weak hint."""
+    hits = len(_SNIFF.findall(head))
+    if hits >= 2:
+        return 95
+    if hits == 1:
+        return 80
+    if "mysqld, Version:" in head or "mariadbd, Version:" in head:
+        return 40
+    return 0
+
+
+def parse(
+    lines: Iterable[str], *, source: str, stats: ParseStats, fmt: str | None = None
+) -> Iterator[Entry]:
+    """The ``entry.py`` interface: batch lines into blocks that end on an entry boundary, parse each block."""
+    state = _State()
+    buf: list[str] = []
+    size = 0
+    first = 1
+    prev_ends_stmt = False
+    lineno = 0
+    for line in lines:
+        lineno += 1
+        # A block may end only where pt would cut: before a '#' line that follows a line ending in ';'.
+        if size >= 1 << 20 and prev_ends_stmt and line.startswith("#"):
+            yield from parse_text("".join(buf), source=source, stats=stats, first_line=first, state=state)
+            buf, size, first = [], 0, lineno
+        buf.append(line)
+        size += len(line)
+        prev_ends_stmt = line.rstrip("\r\n").endswith(";")
+    if buf:
+        yield from parse_text("".join(buf), source=source, stats=stats, first_line=first, state=state)
+
+
+class _State:
+    """What carries over from one entry to the next: MariaDB omits ``# Time`` within a second and MySQL
+    writes ``use db;`` only when a connection's database changes."""
+
+    __slots__ = ("ts", "db", "db_by_thread")
+
+    def __init__(self) -> None:
+        self.ts: float | None = None
+        self.db: str | None = None
+        self.db_by_thread: dict[str, str] = {}
+
+
+def parse_text(
+    text: str,
+    *,
+    source: str,
+    stats: ParseStats,
+    fmt: str | None = None,
+    first_line: int = 1,
+    state: _State | None = None,
+) -> Iterator[Entry]:
+    """Parse a block of whole entries (the first starting at ``first_line``); counts lines into ``stats``."""
+    state = state or _State()
+    stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    pieces = text.split(SEPARATOR)
+    line = first_line
+    last = len(pieces) - 1
+    for i, piece in enumerate(pieces):
+        start_line = line
+        line += piece.count("\n") + 1
+        if i > 0:
+            piece = "#" + piece
+        if i == last and piece.endswith(";\n"):
+            piece = piece[:-2]
+        elif i == last and piece.endswith(";\n#"):
+            piece = piece[:-3]
+        if any(h in piece for h in _BANNER_HINTS):
+            cleaned = _BANNER.sub("", piece)
+            if cleaned != piece:
+                # The banner sits before the entry; keep the entry's own line number.
+                # The banner precedes the entry (a restart or FLUSH LOGS): skip its lines in the numbering.
+                start_line += piece.count("\n") - cleaned.count("\n")
+                piece = cleaned
+        if not piece.strip():
+            continue
+        entry = _entry(piece, source=source, line=start_line, state=state)
+        if entry is None:
+            stats.bad_line(start_line)
+        else:
+            yield entry
+
+
+def _entry(stmt: str, *, source: str, line: int, state: _State) -> Entry | None:
+    props: dict[str, str] = {}
+    ts = None
+    user = client = thread = db = None
+    got_ts = got_uh = got_db = got_set = False
+    arg = None
+    admin = False
+    pos = 0
+    n = len(stmt)
+    while pos < n:
+        nl = stmt.find("\n", pos)
+        end = n if nl < 0 else nl
+        text = stmt[pos:end]
+        if text.startswith("#"):
+            if not got_ts and text.startswith("# Time:"):
+                m = _TS_LINE.match(text)
+                if m:
+                    ts = _parse_time(m.group(1))
+                    got_ts = True
+                uh = None if got_uh else _UH_LINE.search(text)
+                if uh:
+                    user, client, thread, got_uh = _user_host(uh)
+            elif not got_uh and text.startswith("# User@Host:"):
+                uh = _UH_LINE.search(text)
+                if uh:
+                    user, client, thread, got_uh = _user_host(uh)
+            elif text.startswith("# administrator command:"):
+                arg = text[2:].lstrip()
+                admin = True
+                break
+            elif _PROPS_LINE.match(text):
+                if "Schema:" in text:
+                    text = _EMPTY_SCHEMA.sub("", text)
+                props.update(_PROPS.findall(text))
+        elif text.startswith("use "):
+            if not got_db:
+                m = _USE.match(text)
+                if m:
+                    db = m.group(1).strip("`")
+                    got_db = True
+        elif text.startswith(_SET_META):
+            if not got_set:
+                m = _SET.match(text)
+                if m and m.group(1).startswith("timestamp"):
+                    try:
+                        ts = float(m.group(1).split("=", 1)[1])
+                    except (IndexError, ValueError):
+                        pass
+                got_set = True
+        else:
+            arg = stmt[pos:]
+            break
+        pos = end + 1
+    if not arg or "Query_time" not in props:
+        return None
+    try:
+        duration_ms = float(props["Query_time"]) * 1000.0
+        lock_ms = float(props.get("Lock_time", 0) or 0) * 1000.0
+    except ValueError:
+        return None
+    thread = thread or props.get("Thread_id")
+    schema = props.get("Schema")
+    if schema and not db:
+        db = schema
+    if db:
+        state.db = db
+        if thread:
+            state.db_by_thread[thread] = db
+    else:
+        db = state.db_by_thread.get(thread) if thread else state.db
+    if ts is None:
+        ts = state.ts
+    else:
+        state.ts = ts
+    plan = None
+    if props.get("Full_scan") == "Yes":
+        plan = "Full_scan"
+    elif props.get("Full_join") == "Yes":
+        plan = "Full_join"
+    internal = admin and any(arg.startswith("administrator command: " + a) for a in _INTERNAL_ADMIN)
+    return Entry(
+        engine=ENGINE,
+        source=source,
+        line=line,
+        ts=ts,
+        duration_ms=duration_ms,
+        fingerprint=fingerprint(arg, dialect="mysql"),
+        example=arg[:EXAMPLE_MAX],
+        namespace=db,
+        db=db,
+        user=user,
+        client=client,
+        operation="ADMIN" if admin else operation(arg),
+        examined=_int(props.get("Rows_examined")),
+        returned=_int(props.get("Rows_sent")),
+        lock_ms=lock_ms,
+        plan=plan,
+        internal=internal,
+        internal_reason="replication" if internal else None,
+    )
+
+
+def _user_host(m: re.Match[str]) -> tuple[str | None, str | None, str | None, bool]:
+    user = m.group(1).strip()
+    if user.startswith("[") and user.endswith("]"):
+        user = user[1:-1]
+    return user or None, (m.group(3) or m.group(2) or None), m.group(4), True
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _parse_time(value: str) -> float | None:
+    value = value.strip()
+    try:
+        if "-" in value:  # MySQL 5.7+: 2016-07-20T18:13:25.698433Z
+            return datetime.fromisoformat(value.replace("T", " ")[:19]).replace(tzinfo=UTC).timestamp()
+        # MariaDB / MySQL 5.6: 071218 11:48:27 (server local time; we have nothing better than UTC)
+        day, clock = value.split(None, 1)
+        return datetime.strptime(f"{day} {clock.strip()}", "%y%m%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def findings(shapes: Sequence[Shape]) -> list[Finding]:
+    """MySQL has no engine-specific codes in the issue; the digest's neutral ones cover it."""
+    return []
