@@ -1,0 +1,183 @@
+"""Request and response bodies of the REST API (pydantic via ninja); the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class Errors(Schema):
+    """Every refusal: field name (``__all__`` for the whole request) -> messages."""
+
+    errors: dict[str, list[str]]
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+
+
+class TicketOut(Schema):
+    ref: str
+    subject: str
+    status: str
+    severity: str
+    product: str
+    category: str
+    language: str
+    organisation: OrganisationOut
+    line: str | None
+    tier: str
+    assignee: str | None
+    contact: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    # Desk-internal routing facts: null in a customer's view.
+    tags: list[str] | None = None
+    routed_rule: str | None = None
+    rules_version: int | None = None
+    escalations: int | None = None
+    bounces: int | None = None
+
+
+class MessageOut(Schema):
+    id: int
+    author: str | None
+    body: str
+    internal: bool
+    created_at: datetime
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    actor: str | None
+    line: str | None
+    tier: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class SummaryOut(Schema):
+    author: str | None
+    from_tier: str
+    to_tier: str
+    problem: str
+    checked: str
+    findings: str
+    identifiers: str
+    time_window: str
+    impact: str
+    created_at: datetime
+
+
+class TicketDetail(TicketOut):
+    description: str
+    identifiers: dict[str, Any]
+    messages: list[MessageOut]
+    events: list[EventOut]
+    summaries: list[SummaryOut] = Field(default_factory=list, description="Escalation case summaries (engineers only).")
+    allowed_actions: list[str]
+
+
+class TicketPage(Schema):
+    items: list[TicketOut]
+    next: str | None = Field(None, description="Opaque cursor of the next page; null on the last page.")
+
+
+class TicketIn(Schema):
+    product: str = Field(..., description="Product code, e.g. oss, ecs, rds-mysql.")
+    subject: str
+    description: str
+    severity: str = "P3"
+    category: str = ""
+    language: str = "en"
+    identifiers: dict[str, Any] | None = Field(
+        None, description="instance_ids, request_ids, domains (lists), window_start, window_end (ISO times)."
+    )
+    organisation: int | None = Field(None, description="Organisation id; engineers and leads only (customers: theirs).")
+    contact: str | None = Field(None, description="Username of a contact of that organisation (engineers, leads).")
+
+
+class TicketFilters(Schema):
+    status: str | None = Field(None, description="One status or several separated by commas.")
+    line: str | None = Field(None, description="Line code.")
+    product: str | None = Field(None, description="Product code.")
+    severity: str | None = Field(None, description="P1..P4, or several separated by commas.")
+    tier: str | None = Field(None, description="T0, L1 or L2.")
+    assignee: str | None = Field(None, description="'me', 'none' (unassigned) or a username.")
+    organisation: int | None = Field(None, description="Organisation id.")
+    q: str | None = Field(None, description="Text searched in the subject.")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    cursor: str | None = Field(None, description="The 'next' value of the previous page.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ReplyIn(Schema):
+    body: str
+    pending_customer: bool = Field(False, description="Engineers: wait for the customer after this reply.")
+
+
+class NoteIn(Schema):
+    body: str
+
+
+class EscalateIn(Schema):
+    """The structured case summary an escalation must carry; every field is required by the desk."""
+
+    problem: str = ""
+    checked: str = Field("", description="What was checked.")
+    findings: str = Field("", description="Findings and evidence.")
+    identifiers: str = Field("", description="Instance ids, request ids, domains.")
+    time_window: str = ""
+    impact: str = Field("", description="Customer impact.")
+
+
+class ReturnIn(Schema):
+    reason: str = ""
+
+
+class ReassignIn(Schema):
+    line: str = Field(..., description="Code of the line the ticket moves to.")
+    reason: str = ""
+
+
+class ResolveIn(Schema):
+    note: str = Field("", description="Optional public closing reply: what fixed it.")
+
+
+class StatusIn(Schema):
+    status: str
+    reason: str = ""
+
+
+class RuleSetOut(Schema):
+    version: int
+    state: str
+    note: str
+    rules_count: int
+    created_by: str | None
+    created_at: datetime
+    published_by: str | None
+    published_at: datetime | None
+
+
+class RuleSetDetail(RuleSetOut):
+    rules: list[dict[str, Any]]
+
+
+class SimulateIn(Schema):
+    rules: list[dict[str, Any]] | None = Field(None, description="A draft rule list; or name a stored version.")
+    version: int | None = Field(None, description="A stored rule set version to replay instead of 'rules'.")
+    since: datetime
+    until: datetime
+    sample: int = Field(5, ge=0, le=50)
+
+
+class PublishIn(Schema):
+    note: str = ""

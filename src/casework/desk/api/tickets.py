@@ -1,0 +1,295 @@
+"""Ticket endpoints: create, list (filters + keyset cursor), read, and the actions of the ticket page.
+
+Every endpoint asks ``access.permissions`` first (``ticket_for`` answers 404 for tickets the caller may not
+see, 403 for actions they may not take) and changes tickets only through ``tickets.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Body, Query, Router
+
+from casework.desk.access import permissions
+from casework.desk.api import cursor, schemas
+from casework.desk.api.auth import actor
+from casework.desk.errors import DeskError
+from casework.desk.team.models import Line, Organisation, Role, Tier
+from casework.desk.tickets import services
+from casework.desk.tickets.models import EventKind, Severity, Status, Ticket
+
+router = Router(tags=["tickets"])
+User = get_user_model()
+
+ERRORS = {400: schemas.Errors, 403: schemas.Errors, 404: schemas.Errors, 409: schemas.Errors, 422: schemas.Errors}
+
+# What a customer may see of the event log: their conversation and the status, never routing, tiers,
+# bounce reasons or internal notes. Per kind, the payload keys that are safe to show.
+CUSTOMER_EVENTS: dict[str, tuple[str, ...]] = {
+    EventKind.CREATED: ("product", "severity", "subject"),
+    EventKind.STATUS_CHANGED: ("old", "new"),
+    EventKind.REPLIED: ("message_id",),
+    EventKind.CUSTOMER_REPLIED: ("message_id",),
+    EventKind.RATED: ("rating", "comment"),
+}
+
+
+def _username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def ticket_out(ticket: Ticket, *, internal: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "severity": ticket.severity,
+        "product": ticket.product.code,
+        "category": ticket.category,
+        "language": ticket.language,
+        "organisation": {"id": ticket.organisation_id, "name": ticket.organisation.name},
+        "line": ticket.line.code if ticket.line_id else None,
+        "tier": ticket.tier,
+        "assignee": _username(ticket.assignee),
+        "contact": _username(ticket.contact),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+    }
+    if internal:
+        out.update(
+            tags=list(ticket.tags), routed_rule=ticket.routed_rule, rules_version=ticket.rules_version,
+            escalations=ticket.escalations, bounces=ticket.bounces,
+        )
+    return out
+
+
+def ticket_detail(user: Any, ticket: Ticket) -> dict[str, Any]:
+    internal = permissions.can(user, "view_internal", ticket)
+    messages = ticket.messages.select_related("author")
+    events = ticket.events.select_related("actor", "line")
+    if not internal:
+        messages = messages.filter(internal=False)
+        events = events.filter(kind__in=list(CUSTOMER_EVENTS))
+    out = ticket_out(ticket, internal=internal)
+    out["description"] = ticket.description
+    out["identifiers"] = ticket.identifiers or {}
+    out["messages"] = [
+        {"id": m.pk, "author": _username(m.author), "body": m.body, "internal": m.internal, "created_at": m.created_at}
+        for m in messages
+    ]
+    out["events"] = [
+        {
+            "id": e.pk, "kind": e.kind, "actor": _username(e.actor), "created_at": e.created_at,
+            "line": e.line.code if (internal and e.line_id) else None,
+            "tier": e.tier if internal else "",
+            "data": e.data if internal else {k: e.data[k] for k in CUSTOMER_EVENTS[e.kind] if k in e.data},
+        }
+        for e in events
+    ]
+    out["summaries"] = (
+        [
+            {
+                "author": _username(s.author), "from_tier": s.from_tier, "to_tier": s.to_tier,
+                "problem": s.problem, "checked": s.checked, "findings": s.findings,
+                "identifiers": s.identifiers, "time_window": s.time_window, "impact": s.impact,
+                "created_at": s.created_at,
+            }
+            for s in ticket.summaries.select_related("author")
+        ]
+        if internal
+        else []
+    )
+    out["allowed_actions"] = sorted(permissions.allowed_actions(user, ticket))
+    return out
+
+
+def _fresh(user: Any, ref: str) -> dict[str, Any]:
+    """The ticket after a change, as the actor may now see it (an action can move it out of their sight)."""
+    ticket = Ticket.objects.select_related("organisation", "product", "line", "assignee", "contact").get(ref=ref)
+    return ticket_detail(user, ticket)
+
+
+# --- create ---------------------------------------------------------------------------------------------
+
+
+@router.post("/tickets", response={201: schemas.TicketDetail, **ERRORS}, summary="Open a ticket")
+def create_ticket(request: HttpRequest, payload: schemas.TicketIn) -> tuple[int, dict[str, Any]]:
+    user = actor(request)
+    permissions.require(user, "open_ticket")
+    if permissions.role_of(user) == Role.CUSTOMER:
+        organisation = user.profile.organisation
+        if organisation is None:
+            raise DeskError({"organisation": [_("Your account belongs to no organisation.")]}, status=403)
+        if payload.organisation is not None and payload.organisation != organisation.pk:
+            raise DeskError({"organisation": [_("You can open tickets for your own organisation only.")]}, status=403)
+        contact = user
+    else:
+        if payload.organisation is None:
+            raise DeskError({"organisation": [_("Name the customer organisation (its id).")]})
+        organisation = Organisation.objects.filter(pk=payload.organisation).first()
+        if organisation is None:
+            raise DeskError({"organisation": [_("Unknown organisation: %(id)s") % {"id": payload.organisation}]})
+        contact = None
+        if payload.contact:
+            contact = User.objects.filter(
+                username=payload.contact, profile__role=Role.CUSTOMER, profile__organisation=organisation
+            ).first()
+            if contact is None:
+                raise DeskError({"contact": [_("No contact %(name)s in this organisation.") % {"name": payload.contact}]})
+    ticket = services.create_ticket(
+        organisation=organisation,
+        contact=contact,
+        product=payload.product,
+        subject=payload.subject,
+        description=payload.description,
+        severity=payload.severity,
+        category=payload.category,
+        identifiers=payload.identifiers,
+        language=payload.language,
+        actor=user,
+    )
+    return 201, _fresh(user, ticket.ref)
+
+
+# --- list -----------------------------------------------------------------------------------------------
+
+
+def _choices(field: str, raw: str, allowed: list[str]) -> list[str]:
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise DeskError({field: [_("Unknown value(s) %(bad)s; expected one of %(allowed)s.")
+                                 % {"bad": ", ".join(bad) or "''", "allowed": ", ".join(allowed)}]}, status=422)
+    return values
+
+
+def filter_tickets(user: Any, qs: QuerySet[Ticket], f: schemas.TicketFilters) -> QuerySet[Ticket]:
+    if f.status is not None:
+        qs = qs.filter(status__in=_choices("status", f.status, list(Status.values)))
+    if f.severity is not None:
+        qs = qs.filter(severity__in=_choices("severity", f.severity, list(Severity.values)))
+    if f.tier is not None:
+        qs = qs.filter(tier__in=_choices("tier", f.tier, list(Tier.values)))
+    if f.line:
+        qs = qs.filter(line__code=f.line)
+    if f.product:
+        qs = qs.filter(product__code=f.product)
+    if f.organisation is not None:
+        qs = qs.filter(organisation_id=f.organisation)
+    if f.assignee:
+        if f.assignee == "me":
+            qs = qs.filter(assignee_id=user.pk)
+        elif f.assignee == "none":
+            qs = qs.filter(assignee__isnull=True)
+        else:
+            qs = qs.filter(assignee__username=f.assignee)
+    if f.q:
+        qs = qs.filter(subject__icontains=f.q)
+    if f.created_after is not None:
+        qs = qs.filter(created_at__gte=f.created_after)
+    if f.created_before is not None:
+        qs = qs.filter(created_at__lt=f.created_before)
+    return qs
+
+
+@router.get("/tickets", response={200: schemas.TicketPage, **ERRORS}, summary="List tickets")
+def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> dict[str, Any]:
+    """Newest first; pass the returned ``next`` as ``cursor`` for the following page."""
+    user = actor(request)
+    qs = permissions.visible_tickets(user).select_related("organisation", "product", "line", "assignee", "contact")
+    qs = filter_tickets(user, qs, filters)
+    qs = cursor.after(qs, filters.cursor).order_by("-created_at", "-id")
+    rows = list(qs[: filters.limit + 1])
+    page, more = rows[: filters.limit], len(rows) > filters.limit
+    internal = permissions.role_of(user) != Role.CUSTOMER
+    return {
+        "items": [ticket_out(t, internal=internal) for t in page],
+        "next": cursor.encode(created_at=page[-1].created_at, pk=page[-1].pk) if more else None,
+    }
+
+
+# --- read and act ---------------------------------------------------------------------------------------
+
+
+@router.get("/tickets/{ref}", response={200: schemas.TicketDetail, **ERRORS}, summary="Read a ticket")
+def read_ticket(request: HttpRequest, ref: str) -> dict[str, Any]:
+    user = actor(request)
+    return ticket_detail(user, permissions.ticket_for(user, ref, "view"))
+
+
+@router.post("/tickets/{ref}/reply", response={200: schemas.TicketDetail, **ERRORS}, summary="Public reply")
+def reply(request: HttpRequest, ref: str, payload: schemas.ReplyIn) -> dict[str, Any]:
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "reply")
+    pending = payload.pending_customer and permissions.role_of(user) != Role.CUSTOMER
+    services.reply(ticket=ticket, actor=user, body=payload.body, pending_customer=pending)
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/note", response={200: schemas.TicketDetail, **ERRORS}, summary="Internal note")
+def note(request: HttpRequest, ref: str, payload: schemas.NoteIn) -> dict[str, Any]:
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "note")
+    services.add_note(ticket=ticket, actor=user, body=payload.body)
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/claim", response={200: schemas.TicketDetail, **ERRORS}, summary="Claim a ticket")
+def claim(request: HttpRequest, ref: str) -> dict[str, Any]:
+    """Two engineers claiming at once: exactly one gets 200, the other 409 (or 403 once it is taken)."""
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "claim")
+    services.claim(ticket=ticket, engineer=user)
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/escalate", response={200: schemas.TicketDetail, **ERRORS}, summary="Escalate a tier up")
+def escalate(request: HttpRequest, ref: str, payload: schemas.EscalateIn) -> dict[str, Any]:
+    """Refused with field-level errors (400) unless every case-summary field is filled in properly."""
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "escalate")
+    services.escalate(ticket=ticket, actor=user, summary=services.SummaryInput(**payload.dict()))
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/return", response={200: schemas.TicketDetail, **ERRORS}, summary="Return a tier down")
+def return_down(request: HttpRequest, ref: str, payload: schemas.ReturnIn) -> dict[str, Any]:
+    """A reason is required; every return is counted as a bounce."""
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "return")
+    services.return_down(ticket=ticket, actor=user, reason=payload.reason)
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/reassign", response={200: schemas.TicketDetail, **ERRORS},
+             summary="Move to another line")
+def reassign(request: HttpRequest, ref: str, payload: schemas.ReassignIn) -> dict[str, Any]:
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "reassign")
+    line = Line.objects.filter(code=payload.line).first()
+    if line is None:
+        raise DeskError({"line": [_("Unknown line: %(code)s") % {"code": payload.line}]})
+    services.reassign_line(ticket=ticket, actor=user, line=line, reason=payload.reason)
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/resolve", response={200: schemas.TicketDetail, **ERRORS}, summary="Resolve")
+def resolve(request: HttpRequest, ref: str, payload: Body[schemas.ResolveIn | None] = None) -> dict[str, Any]:
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "resolve")
+    services.resolve(ticket=ticket, actor=user, note=payload.note if payload else "")
+    return _fresh(user, ref)
+
+
+@router.post("/tickets/{ref}/status", response={200: schemas.TicketDetail, **ERRORS}, summary="Change status")
+def set_status(request: HttpRequest, ref: str, payload: schemas.StatusIn) -> dict[str, Any]:
+    user = actor(request)
+    ticket = permissions.ticket_for(user, ref, "set_status")
+    services.set_status(ticket=ticket, actor=user, status=payload.status, reason=payload.reason)
+    return _fresh(user, ref)
