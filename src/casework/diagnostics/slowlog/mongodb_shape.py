@@ -28,7 +28,9 @@ _EXT_TYPES = frozenset(
 )  # fmt: skip
 
 # Keys whose numeric values are part of the shape (sort direction, projection inclusion, index spec).
-_KEEP_NUMBERS = frozenset({"sort", "$sort", "projection", "fields", "$project", "orderby", "$orderby", "hint", "key"})
+_KEEP_NUMBERS = frozenset(
+    {"sort", "$sort", "projection", "fields", "$project", "orderby", "$orderby", "hint", "key"}
+)
 
 # Keys whose string values name collections or fields rather than carrying data.
 _KEEP_STRINGS = frozenset(
@@ -53,7 +55,9 @@ _COMMAND_PARTS: dict[str, tuple[str, ...]] = {
 _FLAG_KEYS = ("tailable", "awaitData", "oplogReplay")
 
 # Legacy OP_QUERY wrapper ({query: {...}, orderby: {...}} or {$query: ..., $orderby: ...}).
-_LEGACY_QUERY_KEYS = frozenset({"query", "$query", "orderby", "$orderby", "$explain", "$hint", "$readPreference"})
+_LEGACY_QUERY_KEYS = frozenset(
+    {"query", "$query", "orderby", "$orderby", "$explain", "$hint", "$readPreference"}
+)
 
 
 def _shape(value: Any, parent: str | None = None) -> Any:
@@ -74,10 +78,16 @@ def _shape(value: Any, parent: str | None = None) -> Any:
                 out[key] = PLACEHOLDER
         return out
     if isinstance(value, list):
+        if value and not isinstance(value[0], dict | list) and not isinstance(value[-1], dict | list):
+            # A list of values ($in of 500 ids): one placeholder, without visiting every element.
+            first = value[0]
+            return [first if isinstance(first, str) and first.startswith("$") else PLACEHOLDER]
         items: list[Any] = []
         for item in value:
-            shaped = _shape(item, parent) if isinstance(item, dict | list) else (
-                item if isinstance(item, str) and item.startswith("$") else PLACEHOLDER
+            shaped = (
+                _shape(item, parent)
+                if isinstance(item, dict | list)
+                else (item if isinstance(item, str) and item.startswith("$") else PLACEHOLDER)
             )
             # Collapse repeats, as IN (...) lists are collapsed for SQL: $in: [?], $or of same branches.
             if shaped not in items:
@@ -118,7 +128,10 @@ def command_shape(command: dict[str, Any], *, op: str | None = None) -> tuple[st
     name = first.lower()
     parts: tuple[str, ...] | None = _COMMAND_PARTS.get(name)
     if parts is None and op in ("update", "remove", "delete") and ("q" in command or "u" in command):
-        name, parts = ("update" if op == "update" else "remove"), _COMMAND_PARTS[op if op != "delete" else "remove"]
+        name, parts = (
+            ("update" if op == "update" else "remove"),
+            _COMMAND_PARTS[op if op != "delete" else "remove"],
+        )
     if parts is None and op == "query":
         filt, sort = _unwrap_legacy_query(command)
         out = [f"filter={render(_shape(filt))}"]

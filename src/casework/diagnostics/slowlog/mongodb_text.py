@@ -163,7 +163,10 @@ def split_line(line: str) -> LegacyLine | None:
     # The document: after " command: <name> " (commands) or " query: " (legacy ops).
     doc_text = ""
     tail_from = 0
-    marker = body.find(" command: ") if op == "command" else body.find(" query: ")
+    # 3.6-4.2 log writes as "update ns command: { q: …, u: … }"; ≤ 3.4 as "update ns query: {…} update: {…}".
+    marker = body.find(" command: ")
+    if marker < 0 and op != "command":
+        marker = body.find(" query: ")
     if marker >= 0:
         brace = body.find("{", marker)
         if brace >= 0:
@@ -176,7 +179,7 @@ def split_line(line: str) -> LegacyLine | None:
         if upd >= 0:
             end = match_braces(body, upd + 9)
             if end > 0:
-                doc_text = '{ q: ' + (doc_text or "{}") + ", u: " + body[upd + 9 : end] + " }"
+                doc_text = "{ q: " + (doc_text or "{}") + ", u: " + body[upd + 9 : end] + " }"
                 tail_from = end
     out.doc_text = doc_text
     orig_text = ""

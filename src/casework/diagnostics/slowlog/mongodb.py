@@ -1,0 +1,731 @@
+"""MongoDB slow operations: parser (four input formats) and MongoDB-specific findings.
+
+Formats (``FORMATS``; auto-detected from the first non-blank line, ``fmt`` forces one):
+
+- ``mongodb-export`` — the managed service's slow-log export of the seed ticket: tab-separated host, db,
+  profile document (extended JSON), duration ms, docs examined, keys examined, returned, start time, user;
+- ``mongodb-json`` — mongod 4.4+ structured logs (one JSON object per line, ``"msg":"Slow query"``);
+- ``mongodb-text`` — mongod ≤ 4.2 text logs (``… command shop.orders command: find {…} … 123ms``);
+- ``mongodb-profile`` — ``system.profile`` documents exported by mongoexport: JSON lines, a JSON array, or
+  pretty-printed documents.
+
+``parse`` is a pure function of its lines (no state outside the call), so the digest may run it over
+chunks of one file in worker processes — except pretty-printed/array profile exports, whose documents span
+lines and which are small anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from casework.diagnostics.report import Finding, Severity
+from casework.diagnostics.slowlog import mongodb_text
+from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape
+from casework.diagnostics.slowlog.mongodb_internal import OPLOG_TAILING, classify
+from casework.diagnostics.slowlog.mongodb_shape import (
+    command_shape,
+    filter_fields,
+    fingerprint,
+    render,
+    suggested_index,
+)
+from casework.i18n import gettext as _
+
+ENGINE = "mongodb"
+FORMATS = ("mongodb-export", "mongodb-json", "mongodb-text", "mongodb-profile")
+
+EXAMPLE_MAX = 2000  # characters of the logged operation kept as the shape's example
+
+_TEXT_LINE_RE = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*|\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) "
+    r"(?:[FEWID]\d? +[A-Z-]+ +)?\[",
+    re.MULTILINE,
+)
+
+
+# --- sniffing ---------------------------------------------------------------------------------------------
+
+
+def sniff(head: str) -> int:
+    """Confidence 0..100 that ``head`` (the first ~64 KiB) is a MongoDB slow log of a supported format."""
+    sample = head[:65536]
+    if '{"t":{"$date"' in sample:
+        return 100 if '"Slow query"' in sample else 90
+    if re.search(r'\t\{"op":\s*"', sample):
+        return 95
+    stripped = sample.lstrip()
+    if stripped[:1] in ("{", "[") and re.search(r'"op"\s*:\s*"', sample) and re.search(r'"ns"\s*:', sample):
+        return 90 if "millis" in sample else 70
+    text_lines = len(_TEXT_LINE_RE.findall(sample))
+    if text_lines:
+        slow_ops = len(
+            re.findall(r"\] (?:command|query|update|remove|getmore|insert) \S+ .*\d+ms$", sample, re.M)
+        )
+        return 90 if slow_ops else 60
+    return 0
+
+
+def detect_format(line: str) -> str | None:
+    """The sub-format a first non-blank line belongs to; None when it is none of ours."""
+    s = line.lstrip()
+    if s.startswith('{"t":') or s.startswith('{"t" :'):
+        return "mongodb-json"
+    if s.startswith(("{", "[")):
+        return "mongodb-profile"
+    if '\t{"op"' in line or '\t{ "op"' in line:
+        return "mongodb-export"
+    if _TEXT_LINE_RE.match(s):
+        return "mongodb-text"
+    return None
+
+
+# --- helpers shared by the formats ------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    """A number from plain or extended JSON (``{"$numberLong": "5"}``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, dict) and value:
+        inner = next(iter(value.values()))
+        try:
+            return float(inner)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _int(value: Any) -> int | None:
+    n = _num(value)
+    return int(n) if n is not None else None
+
+
+def _lock_wait_ms(locks: Any) -> float | None:
+    """Sum of ``timeAcquiringMicros`` over every lock resource and mode, in ms."""
+    if not isinstance(locks, dict):
+        return None
+    total = 0.0
+    for resource in locks.values():
+        if isinstance(resource, dict):
+            waits = resource.get("timeAcquiringMicros")
+            if isinstance(waits, dict):
+                for v in waits.values():
+                    total += _num(v) or 0.0
+    return total / 1000.0 if total else None
+
+
+def _date(value: Any) -> float | None:
+    """Epoch seconds from ``{"$date": "…"}`` / ``{"$date": {"$numberLong": ms}}`` / an ISO string."""
+    if isinstance(value, dict):
+        value = value.get("$date")
+        if isinstance(value, dict):
+            ms = _num(value)
+            return ms / 1000.0 if ms is not None else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value / 1000.0
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)  # the export gives no zone: read as UTC (documented)
+        return dt.timestamp()
+    return None
+
+
+def _tailing(*docs: Any) -> bool:
+    return any(isinstance(d, dict) and d.get("tailable") is True and d.get("awaitData") is True for d in docs)
+
+
+_KNOWN_OPS = frozenset(
+    {
+        "find",
+        "aggregate",
+        "count",
+        "distinct",
+        "findandmodify",
+        "mapreduce",
+        "update",
+        "remove",
+        "delete",
+        "insert",
+        "getmore",
+        "geonear",
+        "killcursors",
+    }
+)
+
+
+def _shape_of(op: str | None, ns: str | None, command: Any, orig: Any) -> tuple[str, str]:
+    """(operation, fingerprint) of one operation from its command and the getMore's originating command."""
+    if not isinstance(command, dict):
+        command = {}
+    if (
+        op in ("remove", "delete")
+        and command
+        and "q" not in command
+        and next(iter(command)) not in ("delete",)
+    ):
+        command = {"q": command}  # legacy ops log the bare filter
+    name, shape = command_shape(command, op=op)
+    # Known operations read lower-case (find, getmore…); other commands keep their own spelling (isMaster).
+    operation = name.lower() if name.lower() in _KNOWN_OPS else name
+    if operation == "getmore" or op == "getmore":
+        operation = "getmore"
+        if isinstance(orig, dict) and orig:
+            orig_name, orig_shape = command_shape(orig, op="query")
+            shape = f"{orig_name.lower()} {orig_shape}".rstrip()
+    elif op == "insert" and not shape:
+        operation = "insert"
+    return operation, fingerprint(op=operation, ns=ns, shape=shape)
+
+
+def _client_host(remote: Any) -> str | None:
+    if not isinstance(remote, str) or not remote:
+        return None
+    host, sep, port = remote.rpartition(":")
+    return host if sep and port.isdigit() else remote
+
+
+def _trim(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= EXAMPLE_MAX else text[:EXAMPLE_MAX] + "…"
+
+
+# --- the four formats --------------------------------------------------------------------------------------
+
+
+def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> Entry | None:
+    if '"Slow query"' not in line:
+        if not line.lstrip().startswith("{"):
+            stats.bad_line(lineno)  # a 4.4+ log is JSON on every line
+        return None
+    try:
+        doc = orjson.loads(line)
+        attr = doc["attr"]
+        duration = attr["durationMillis"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        stats.bad_line(lineno)
+        return None
+    duration = _num(duration)
+    if duration is None or not isinstance(attr, dict):
+        stats.bad_line(lineno)
+        return None
+    ns = attr.get("ns")
+    ns = ns if isinstance(ns, str) else None
+    command = attr.get("command")
+    orig = attr.get("originatingCommand")
+    op_type = attr.get("type")
+    operation, fp = _shape_of(
+        op_type if op_type in ("update", "remove", "delete") else None, ns, command, orig
+    )
+    ctx = doc.get("ctx")
+    ctx = ctx if isinstance(ctx, str) else None
+    user = attr.get("user") if isinstance(attr.get("user"), str) else None
+    reason = classify(ns=ns, op=operation, user=user, ctx=ctx, tailing=_tailing(command, orig))
+    plan = attr.get("planSummary")
+    extra: dict[str, Any] = {"format": "mongodb-json"}
+    keys = _int(attr.get("keysExamined"))
+    if keys is not None:
+        extra["keys_examined"] = keys
+    app = attr.get("appName")
+    if isinstance(app, str):
+        extra["app"] = app
+    return Entry(
+        engine=ENGINE,
+        source=source,
+        line=lineno,
+        ts=_date(doc.get("t")),
+        duration_ms=float(duration),
+        fingerprint=fp,
+        example=_trim(line),
+        namespace=ns,
+        db=ns.partition(".")[0] if ns else None,
+        user=user,
+        client=_client_host(attr.get("remote")),
+        operation=operation,
+        examined=_int(attr.get("docsExamined")),
+        returned=_int(attr.get("nreturned")),
+        lock_ms=_lock_wait_ms(attr.get("locks")),
+        plan=plan if isinstance(plan, str) else None,
+        internal=reason is not None,
+        internal_reason=reason,
+        extra=extra,
+    )
+
+
+def _profile_entry(
+    doc: Any,
+    *,
+    lineno: int,
+    source: str,
+    example: str,
+    fmt: str,
+    overrides: dict[str, Any] | None = None,
+) -> Entry | None:
+    """One ``system.profile`` document (also the third column of an export row) → Entry."""
+    if not isinstance(doc, dict):
+        return None
+    o = overrides or {}
+    op = doc.get("op") if isinstance(doc.get("op"), str) else None
+    ns = doc.get("ns") if isinstance(doc.get("ns"), str) else None
+    command = doc.get("command")
+    if not isinstance(command, dict):
+        command = doc.get("query")  # ≤ 3.4 profiles keep the command (or the filter) in "query"
+    if op == "update" and isinstance(doc.get("updateobj"), dict):
+        command = {"q": command if isinstance(command, dict) else {}, "u": doc["updateobj"]}
+    orig = doc.get("originatingCommand")
+    operation, fp = _shape_of(
+        op if op in ("query", "update", "remove", "delete", "getmore", "insert") else None, ns, command, orig
+    )
+    duration = o.get("duration_ms")
+    if duration is None:
+        duration = _num(doc.get("millis"))
+    if duration is None:
+        return None
+    user = o.get("user") or doc.get("user")
+    user = user if isinstance(user, str) and user else None
+    if user is None and isinstance(doc.get("allUsers"), list) and doc["allUsers"]:
+        first = doc["allUsers"][0]
+        if isinstance(first, dict) and isinstance(first.get("user"), str):
+            user = first["user"]
+    reason = classify(ns=ns, op=operation, user=user, tailing=_tailing(command, orig))
+    plan = doc.get("planSummary")
+    extra: dict[str, Any] = {"format": fmt}
+    keys = o.get("keys_examined", _int(doc.get("keysExamined")))
+    if keys is not None:
+        extra["keys_examined"] = keys
+    ts = o.get("ts")
+    if ts is None:
+        ts = _date(doc.get("ts"))
+    db = o.get("db") or (ns.partition(".")[0] if ns else None)
+    return Entry(
+        engine=ENGINE,
+        source=source,
+        line=lineno,
+        ts=ts,
+        duration_ms=float(duration),
+        fingerprint=fp,
+        example=_trim(example),
+        namespace=ns,
+        db=db,
+        user=user,
+        client=o.get("client") or _client_host(doc.get("client")),
+        operation=operation,
+        examined=o.get("examined", _int(doc.get("docsExamined"))),
+        returned=o.get("returned", _int(doc.get("nreturned"))),
+        lock_ms=_lock_wait_ms(doc.get("locks")),
+        plan=plan if isinstance(plan, str) else None,
+        internal=reason is not None,
+        internal_reason=reason,
+        extra=extra,
+    )
+
+
+def _export_entry(line: str, lineno: int, source: str, stats: ParseStats) -> Entry | None:
+    cols = line.rstrip("\r\n").split("\t")
+    if len(cols) < 3 or not cols[2].lstrip().startswith("{"):
+        if line.strip():
+            stats.bad_line(lineno)
+        return None
+    try:
+        doc = orjson.loads(cols[2])
+    except orjson.JSONDecodeError:
+        stats.bad_line(lineno)
+        return None
+
+    def col(i: int) -> str | None:
+        return cols[i].strip() if len(cols) > i and cols[i].strip() else None
+
+    overrides: dict[str, Any] = {"client": col(0), "db": col(1), "user": col(8)}
+    for key, i in (("duration_ms", 3), ("examined", 4), ("keys_examined", 5), ("returned", 6)):
+        value = _num(col(i)) if col(i) else None
+        if value is not None:
+            overrides[key] = float(value) if key == "duration_ms" else int(value)
+    if col(7):
+        overrides["ts"] = _date(col(7))
+    entry = _profile_entry(
+        doc, lineno=lineno, source=source, example=cols[2], fmt="mongodb-export", overrides=overrides
+    )
+    if entry is None:
+        stats.bad_line(lineno)
+    return entry
+
+
+def _text_entry(
+    line: str, lineno: int, source: str, stats: ParseStats, cache: dict[str, Any]
+) -> Entry | None:
+    parts = mongodb_text.split_line(line)
+    if parts is None:
+        if line.strip() and not _TEXT_LINE_RE.match(line):
+            stats.bad_line(lineno)
+        return None
+    key = parts.op + " " + parts.ns + " " + parts.doc_text + "\x00" + parts.orig_text
+    cached = cache.get(key)
+    if cached is None:
+        command = mongodb_text.shell_to_python(parts.doc_text) if parts.doc_text else {}
+        orig = mongodb_text.shell_to_python(parts.orig_text) if parts.orig_text else None
+        legacy_op = parts.op if parts.op != "command" else None
+        if command is None:  # unreadable document: fall back to a text shape, still one stable fingerprint
+            operation = parts.op
+            fp = fingerprint(op=operation, ns=parts.ns, shape=mongodb_text.text_shape(parts.doc_text))
+            tailing = False
+        else:
+            operation, fp = _shape_of(legacy_op, parts.ns, command, orig)
+            tailing = _tailing(command, orig)
+        if len(cache) > 100_000:
+            cache.clear()  # bounded: a log of unique documents must not grow memory without end
+        cached = cache[key] = (operation, fp, tailing)
+    operation, fp, tailing = cached
+    reason = classify(ns=parts.ns, op=operation, ctx=parts.ctx, tailing=tailing)
+    stats_ = parts.stats
+    examined = stats_.get("docsExamined", stats_.get("nscannedObjects", stats_.get("nscanned")))
+    extra: dict[str, Any] = {"format": "mongodb-text"}
+    if "keysExamined" in stats_:
+        extra["keys_examined"] = stats_["keysExamined"]
+    if parts.app:
+        extra["app"] = parts.app
+    return Entry(
+        engine=ENGINE,
+        source=source,
+        line=lineno,
+        ts=parts.ts,
+        duration_ms=parts.duration_ms,
+        fingerprint=fp,
+        example=_trim(line),
+        namespace=parts.ns,
+        db=parts.ns.partition(".")[0],
+        operation=operation,
+        examined=examined,
+        returned=stats_.get("nreturned"),
+        lock_ms=parts.lock_ms,
+        plan=parts.plan,
+        internal=reason is not None,
+        internal_reason=reason,
+        extra=extra,
+    )
+
+
+def _profile_documents(numbered: Iterable[tuple[int, str]], stats: ParseStats) -> Iterator[tuple[int, str]]:
+    """Top-level JSON objects from JSON lines, a JSON array or pretty-printed documents, with start lines."""
+    buf: list[str] = []
+    start = 0
+    depth = 0
+    in_string = False
+    escaped = False
+    for lineno, line in numbered:
+        if depth == 0 and not buf:
+            s = line.strip().rstrip(",")
+            if s.startswith("["):
+                s = s[1:].lstrip()
+            if s.endswith("]") and not s.endswith("}]") and s.count("[") < s.count("]"):
+                s = s[:-1].rstrip().rstrip(",")
+            if not s:
+                continue
+            if s.startswith("{") and s.endswith("}"):
+                yield lineno, s  # the common case: one document per line
+                continue
+            if not s.startswith("{"):
+                stats.bad_line(lineno)
+                continue
+            start = lineno
+        buf.append(line)
+        for ch in line:  # documents spanning lines are rare and small: a plain scan is fine
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth <= 0:
+                    text = "".join(buf).strip().lstrip("[").strip().rstrip("]").strip().rstrip(",")
+                    yield start, text
+                    buf.clear()
+                    depth = 0
+                    in_string = False
+                    break
+    if buf:
+        stats.bad_line(start)
+
+
+def parse(
+    lines: Iterable[str],
+    *,
+    source: str,
+    stats: ParseStats,
+    fmt: str | None = None,
+) -> Iterator[Entry]:
+    """Entries from MongoDB slow-log lines (line endings kept; numbering starts at 1)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown MongoDB format {fmt!r} (one of {', '.join(FORMATS)})")
+    it = iter(lines)
+    pending: list[str] = []
+    if fmt is None:
+        for line in it:
+            pending.append(line)
+            if line.strip():
+                fmt = detect_format(line) or "mongodb-text"
+                break
+    if fmt is None:
+        stats.lines += len(pending)
+        return
+
+    def numbered() -> Iterator[tuple[int, str]]:
+        n = 0
+        for line in pending:
+            n += 1
+            yield n, line
+        for line in it:
+            n += 1
+            yield n, line
+        stats.lines += n
+
+    if fmt == "mongodb-profile":
+        for lineno, text in _profile_documents(numbered(), stats):
+            try:
+                doc = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                stats.bad_line(lineno)
+                continue
+            entry = _profile_entry(doc, lineno=lineno, source=source, example=text, fmt=fmt)
+            if entry is None:
+                stats.bad_line(lineno)
+            else:
+                yield entry
+        return
+    if fmt == "mongodb-json":
+        for lineno, line in numbered():
+            entry = _json_log_entry(line, lineno, source, stats)
+            if entry is not None:
+                yield entry
+        return
+    if fmt == "mongodb-export":
+        for lineno, line in numbered():
+            entry = _export_entry(line, lineno, source, stats)
+            if entry is not None:
+                yield entry
+        return
+    cache: dict[str, Any] = {}
+    for lineno, line in numbered():
+        entry = _text_entry(line, lineno, source, stats, cache)
+        if entry is not None:
+            yield entry
+
+
+# --- findings ---------------------------------------------------------------------------------------------
+
+_MAXTIME_RE = re.compile(r'maxTimeMS"?\s*:\s*(?:\{\s*"\$numberLong"\s*:\s*")?(\d+)')
+
+
+def _mark(shape: Shape, code: str) -> None:
+    if code not in shape.codes:
+        shape.codes.append(code)
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"
+
+
+def _top(counter: dict[str, int]) -> str:
+    return ", ".join(k for k, _ in sorted(counter.items(), key=lambda kv: -kv[1])[:3]) or "-"
+
+
+def _oplog_finding(shapes: list[Shape]) -> Finding:
+    count = sum(s.count for s in shapes)
+    total = sum(s.total_ms for s in shapes)
+    worst = max(shapes, key=lambda s: s.max_ms)
+    users: dict[str, int] = {}
+    clients: dict[str, int] = {}
+    for s in shapes:
+        for k, v in s.users.items():
+            users[k] = users.get(k, 0) + v
+        for k, v in s.clients.items():
+            clients[k] = clients.get(k, 0) + v
+    m = _MAXTIME_RE.search(worst.example)
+    max_time = int(m.group(1)) if m else None
+    lock = sum(s.lock_ms for s in shapes)
+    detail = _(
+        "{count} slow entries ({total} ms in all) are getMore/find on local.oplog.rs by {users}: a secondary "
+        "(or a change stream) tailing the primary's oplog to replicate its writes — the server's own work, "
+        "not the customer's queries. A tailable awaitData cursor waits on the server for new oplog entries "
+        "before it answers, so its duration is mostly waiting, not work: the slowest took {max} ms"
+    ).format(count=count, total=_ms(total), users=_top(users), max=_ms(worst.max_ms))
+    if max_time:
+        detail += _(" while its getMore may wait up to maxTimeMS {max_time} ms").format(max_time=max_time)
+    detail += "."
+    if lock and total and lock >= 0.5 * total:
+        detail += " " + _(
+            "The logged lock wait ({lock} ms) is that same wait for new entries, not contention."
+        ).format(lock=_ms(lock))
+    advice = _(
+        "Nothing to fix: tell the customer these entries are replication, and leave them out of the analysis "
+        "(--exclude-internal). Only act if secondaries lag (check rs.printSecondaryReplicationInfo())."
+    )
+    reply = _(
+        "The slow entries on local.oplog.rs are getMore commands of the replica set's internal user (__system): "
+        "the secondaries read the primary's oplog to stay in sync. Such a read waits for new writes before it "
+        "returns, which is why it is logged as slow; it does not come from your application and needs no action."
+    )
+    for s in shapes:
+        _mark(s, "mongodb.internal-oplog-tailing")
+    return Finding(
+        code="mongodb.internal-oplog-tailing",
+        severity=Severity.INFO,
+        title=_("Internal replication traffic: oplog tailing"),
+        detail=detail,
+        advice=advice,
+        reply=reply,
+        evidence={
+            "shapes": [s.fingerprint for s in shapes],
+            "entries": count,
+            "total_ms": round(total, 3),
+            "max_ms": round(worst.max_ms, 3),
+            "lock_wait_ms": round(lock, 3),
+            "max_time_ms": max_time,
+            "users": users,
+            "clients": clients,
+            "example": f"{worst.example_source}:{worst.example_line}",
+        },
+    )
+
+
+_REASON_TEXT = {
+    "sessions": "logical sessions / transactions bookkeeping (config.system.sessions)",
+    "ttl-monitor": "the TTL monitor deleting expired documents",
+    "balancer": "the sharding balancer and chunk metadata",
+    "system-user": "the cluster's internal user __system",
+    "admin-namespace": "commands on the admin database (monitoring, replica-set status)",
+    "local-namespace": "the local database (replication state)",
+    "config-namespace": "the config database (sharding metadata)",
+    "system-collection": "system collections (indexes, users, profile)",
+}
+
+
+def _internal_finding(shapes: list[Shape]) -> Finding:
+    by_reason: dict[str, dict[str, float]] = {}
+    for s in shapes:
+        r = by_reason.setdefault(s.internal_reason or "internal", {"entries": 0, "total_ms": 0.0})
+        r["entries"] += s.count
+        r["total_ms"] = round(r["total_ms"] + s.total_ms, 3)
+        _mark(s, "mongodb.internal-operation")
+    count = sum(s.count for s in shapes)
+    total = sum(s.total_ms for s in shapes)
+    what = "; ".join(
+        _(_REASON_TEXT.get(reason, reason)) + f" ({int(v['entries'])})"
+        for reason, v in sorted(by_reason.items(), key=lambda kv: -kv[1]["total_ms"])
+    )
+    return Finding(
+        code="mongodb.internal-operation",
+        severity=Severity.INFO,
+        title=_("Internal server operations in the slow log"),
+        detail=_("{count} slow entries ({total} ms in all) are the server's own work: {what}.").format(
+            count=count, total=_ms(total), what=what
+        ),
+        advice=_(
+            "Leave them out when judging the customer's queries (--exclude-internal); they matter only if they "
+            "are frequent and slow enough to compete with the application (e.g. a TTL index deleting many "
+            "documents at once)."
+        ),
+        evidence={
+            "shapes": [s.fingerprint for s in shapes],
+            "entries": count,
+            "total_ms": round(total, 3),
+            "by_reason": by_reason,
+        },
+    )
+
+
+def _collscan_finding(shape: Shape, total_all: float) -> Finding:
+    fields = filter_fields(shape.fingerprint)
+    index = suggested_index(fields, shape.fingerprint)
+    per_entry = shape.examined / shape.count if shape.count else 0
+    names = fields["equality"] + fields["range"]
+    if names:
+        detail = _(
+            "{ns}: {count} operations read the whole collection (COLLSCAN, {examined} documents examined per "
+            "operation, {returned} returned in all) filtering on {fields}; {total} ms in all."
+        ).format(
+            ns=shape.namespace or "?",
+            count=shape.count,
+            examined=f"{per_entry:,.0f}",
+            returned=f"{shape.returned:,}",
+            fields=", ".join(names),
+            total=_ms(shape.total_ms),
+        )
+        advice = _(
+            "Create an index that covers the filter (equality fields first, then sort, then range): "
+            'db.{coll}.createIndex({index}), then check the plan with explain("executionStats").'
+        ).format(coll=(shape.namespace or "?.coll").partition(".")[2] or "coll", index=index)
+    else:
+        detail = _(
+            "{ns}: {count} operations read the whole collection (COLLSCAN) without a filter; {total} ms in all."
+        ).format(ns=shape.namespace or "?", count=shape.count, total=_ms(shape.total_ms))
+        advice = _(
+            "A query without a filter reads every document by design: add a filter and a limit, or run exports "
+            "and reports on a secondary (readPreference secondary) outside peak hours."
+        )
+    share = shape.total_ms / total_all if total_all else 0
+    severity = Severity.HIGH if share >= 0.25 or per_entry >= 100_000 else Severity.MEDIUM
+    _mark(shape, "collscan")
+    return Finding(
+        code="collscan",
+        severity=severity,
+        title=_("Full collection scan on {ns}").format(ns=shape.namespace or "?"),
+        detail=detail,
+        advice=advice,
+        evidence={
+            "shapes": [shape.fingerprint],
+            "namespace": shape.namespace,
+            "entries": shape.count,
+            "total_ms": round(shape.total_ms, 3),
+            "share": round(share, 4),
+            "docs_examined": shape.examined,
+            "returned": shape.returned,
+            "filter_fields": fields,
+            "suggested_index": index,
+            "example": f"{shape.example_source}:{shape.example_line}",
+        },
+    )
+
+
+COLLSCAN_MAX_FINDINGS = 5  # one finding per shape, the most expensive first; the table shows the rest
+
+
+def findings(shapes: Sequence[Shape]) -> list[Finding]:
+    """MongoDB findings over the digest's shapes (only this engine's shapes are considered)."""
+    mine = [s for s in shapes if s.engine == ENGINE]
+    out: list[Finding] = []
+    oplog = [s for s in mine if s.internal and s.internal_reason == OPLOG_TAILING]
+    if oplog:
+        out.append(_oplog_finding(oplog))
+    other = [s for s in mine if s.internal and s.internal_reason != OPLOG_TAILING]
+    if other:
+        out.append(_internal_finding(other))
+    total_all = sum(s.total_ms for s in mine)
+    scans = [s for s in mine if not s.internal and s.plan and "COLLSCAN" in s.plan]
+    scans.sort(key=lambda s: -s.total_ms)
+    out.extend(_collscan_finding(s, total_all) for s in scans[:COLLSCAN_MAX_FINDINGS])
+    return out
+
+
+__all__ = ["ENGINE", "FORMATS", "sniff", "parse", "findings", "detect_format", "render"]
