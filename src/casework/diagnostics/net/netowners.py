@@ -24,6 +24,8 @@ _IP_IN_PARENS = re.compile(r"\(([0-9A-Fa-f:.]+)\)\s*$")
 class Owner:
     name: str
     name_zh: str
+    short: str  # for table cells
+    short_zh: str
     asn: int | None
     kind: str  # backbone, provider-internal, private, cgnat, loopback, link-local, documentation
     matched: str  # the prefix or host-name suffix that matched
@@ -32,6 +34,10 @@ class Owner:
         """The owner's name in the active language, with its AS number when known."""
         name = self.name_zh if get_language().startswith("zh") and self.name_zh else self.name
         return f"{name}, AS{self.asn}" if self.asn else name
+
+    def short_label(self) -> str:
+        zh = get_language().startswith("zh")
+        return (self.short_zh if zh and self.short_zh else self.short) or self.label()
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "asn": self.asn, "kind": self.kind, "matched": self.matched}
@@ -51,7 +57,8 @@ def _table() -> tuple[list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
 
 
 def _owner(entry: dict, matched: str) -> Owner:
-    return Owner(name=entry["name"], name_zh=entry.get("name_zh") or "", asn=entry.get("asn"),
+    return Owner(name=entry["name"], name_zh=entry.get("name_zh") or "", short=entry.get("short") or "",
+                 short_zh=entry.get("short_zh") or "", asn=entry.get("asn"),
                  kind=entry["kind"], matched=matched)
 
 
