@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from casework.diagnostics.net.httpmodel import Headers
 
 
-class CacheStatus(str, Enum):
+class CacheStatus(StrEnum):
     HIT = "HIT"
     MISS = "MISS"
     EXPIRED = "EXPIRED"

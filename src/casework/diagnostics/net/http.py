@@ -19,6 +19,7 @@ from casework.diagnostics.net.httpmodel import (
     Headers,
     HttpObservation,
     PhaseTimings,
+    failed_phase,
     median_timings,
 )
 from casework.diagnostics.report import InputError
@@ -153,12 +154,25 @@ def probe_once(url: str, options: ProbeOptions) -> HttpObservation:
         marks = {
             "namelookup": _getinfo_ms(curl, pycurl.NAMELOOKUP_TIME_T),
             "connect": _getinfo_ms(curl, pycurl.CONNECT_TIME_T),
+            "appconnect": _getinfo_ms(curl, pycurl.APPCONNECT_TIME_T),
             "pretransfer": _getinfo_ms(curl, pycurl.PRETRANSFER_TIME_T),
             "starttransfer": _getinfo_ms(curl, pycurl.STARTTRANSFER_TIME_T),
             "total": _getinfo_ms(curl, pycurl.TOTAL_TIME_T),
         }
         # Plain HTTP has no TLS phase: httpstat leaves the column out, we leave it None.
-        timings = PhaseTimings.from_cumulative(**marks, tls=scheme == "https") if error is None else _partial(marks)
+        tls = scheme == "https"
+        phase = None if error is None else failed_phase(error_code, marks, tls=tls)
+        if phase is None:
+            timings = PhaseTimings.from_cumulative(
+                namelookup=marks["namelookup"],
+                connect=marks["connect"],
+                pretransfer=marks["pretransfer"],
+                starttransfer=marks["starttransfer"],
+                total=marks["total"],
+                tls=tls,
+            )
+        else:
+            timings = _partial(marks, phase, tls=tls)
         status_match = _STATUS_LINE.match(collector.status_line.strip())
         address = curl.getinfo(pycurl.PRIMARY_IP) or None
         port = curl.getinfo(pycurl.PRIMARY_PORT) or None
@@ -181,6 +195,7 @@ def probe_once(url: str, options: ProbeOptions) -> HttpObservation:
         source="probe",
         error=error,
         error_code=error_code,
+        failed_phase=phase,
         body_bytes=body if error is None and method != "HEAD" else None,
     )
 
@@ -192,18 +207,21 @@ _VERSION_NAMES = {
 }
 
 
-def _partial(marks: dict[str, float]) -> PhaseTimings:
-    """Phases of a failed request: only those whose end mark libcurl reached (0 means "not reached")."""
-    order = ["namelookup", "connect", "pretransfer", "starttransfer"]
-    names = ["dns", "connect", "tls", "server"]
-    values: dict[str, float | None] = dict.fromkeys(names)
+def _partial(marks: dict[str, float], phase: str, *, tls: bool) -> PhaseTimings:
+    """Phases of a failed request: those completed, then the failed one up to when libcurl gave up."""
+    ends = [("dns", "namelookup"), ("connect", "connect")]
+    if tls:
+        ends.append(("tls", "appconnect"))
+    ends += [("server", "starttransfer"), ("transfer", "total")]
+    values: dict[str, float | None] = dict.fromkeys(("dns", "connect", "tls", "server", "transfer"))
     previous = 0.0
-    for mark, name in zip(order, names, strict=True):
-        if marks[mark] <= 0:
+    for name, mark in ends:
+        if name == phase:
+            values[name] = max(0.0, marks["total"] - previous)
             break
         values[name] = max(0.0, marks[mark] - previous)
-        previous = marks[mark]
-    return PhaseTimings(**values, transfer=None, total=marks["total"])
+        previous = max(previous, marks[mark])
+    return PhaseTimings(**values, total=marks["total"])
 
 
 def probe(url: str, options: ProbeOptions, *, runs: int = 1) -> HttpObservation:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from casework.diagnostics.net.httpmodel import Headers, HttpObservation, PhaseTimings
+from casework.diagnostics.net.httpmodel import Headers, HttpObservation, PhaseTimings, failed_phase
 from casework.diagnostics.report import InputError
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -86,6 +86,8 @@ def parse_http_text(text: str, *, source: str) -> list[HttpObservation]:
         found = _parse_json_stream(text, source=source)
     else:
         found = _Scanner(text, source=source).run()
+    # A JSON object with none of curl's fields, or a status-less header_json, describes no response.
+    found = [o for o in found if o.status is not None or o.error or o.timings.known or len(o.headers)]
     if not found:
         first = next(i for i, line in enumerate(text.split("\n"), 1) if line.strip())
         raise InputError(
@@ -416,6 +418,9 @@ def _merge_curl_json(p: _Pending, doc: dict[str, Any], *, source: str, line: int
             obs.error = str(doc.get("errormsg") or "no response (curl reported HTTP code 000)")
             exitcode = doc.get("exitcode")
             obs.error_code = exitcode if isinstance(exitcode, int) and not isinstance(exitcode, bool) else None
+            marks = {k.removeprefix("time_"): v for k in _CURL_W_TIMES if isinstance(v := doc.get(k), int | float)}
+            tls = str(doc.get("scheme") or urlsplit(obs.url or "").scheme or "").lower() != "http"
+            obs.failed_phase = failed_phase(obs.error_code, marks, tls=tls)
     url = doc.get("url_effective") or doc.get("url")
     if isinstance(url, str) and url:
         obs.url = obs.url or url

@@ -138,6 +138,45 @@ def median_timings(runs: Sequence[PhaseTimings]) -> PhaseTimings:
     return PhaseTimings(**{name: s.median for name, s in stats.items()})
 
 
+# libcurl error codes (CURLE_*) by the phase they end: the code says where a request died more reliably than
+# the marks, which libcurl leaves at 0 or at odd values after a failure.
+_FAILED_PHASE = {
+    5: "dns",  # COULDNT_RESOLVE_PROXY
+    6: "dns",  # COULDNT_RESOLVE_HOST
+    7: "connect",  # COULDNT_CONNECT
+    35: "tls",  # SSL_CONNECT_ERROR
+    51: "tls",  # PEER_FAILED_VERIFICATION (old code)
+    53: "tls",  # SSL_ENGINE_NOTFOUND
+    58: "tls",  # SSL_CERTPROBLEM
+    59: "tls",  # SSL_CIPHER
+    60: "tls",  # PEER_FAILED_VERIFICATION
+    77: "tls",  # SSL_CACERT_BADFILE
+    80: "tls",  # SSL_SHUTDOWN_FAILED
+    83: "tls",  # SSL_ISSUER_ERROR
+    90: "tls",  # SSL_PINNEDPUBKEYNOTMATCH
+    91: "tls",  # SSL_INVALIDCERTSTATUS
+    18: "transfer",  # PARTIAL_FILE
+    52: "server",  # GOT_NOTHING
+    55: "server",  # SEND_ERROR
+    56: "server",  # RECV_ERROR
+}
+
+
+def failed_phase(code: int | None, marks: dict[str, float], *, tls: bool) -> str:
+    """Which httpstat phase a failed request died in (a timeout, code 28, is placed by the marks reached)."""
+    if code in _FAILED_PHASE:
+        phase = _FAILED_PHASE[code]  # type: ignore[index]
+        return "server" if phase == "tls" and not tls else phase
+    if marks.get("connect", 0) <= 0:
+        # A timeout before the name resolved is a DNS timeout (an IP literal "resolves" at once).
+        return "dns" if code == 28 and marks.get("namelookup", 0) <= 0 else "connect"
+    if tls and marks.get("appconnect", 0) <= 0:
+        return "tls"
+    if marks.get("starttransfer", 0) <= 0:
+        return "server"
+    return "transfer"
+
+
 @dataclass(slots=True)
 class HttpObservation:
     """One HTTP response and what is known about how it was fetched."""
@@ -159,4 +198,5 @@ class HttpObservation:
     # libcurl's error when the request failed (no status then).
     error: str | None = None
     error_code: int | None = None
+    failed_phase: str | None = None  # the httpstat phase the request died in
     body_bytes: int | None = None
