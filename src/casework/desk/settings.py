@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Only for its bundled Swagger UI files: /api/v1/docs then works offline instead of loading a CDN.
+    "ninja",
     "casework.desk",
 ]
 
