@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
-from casework.desk.routing.engine import CompiledRule, Decision, TicketFacts, compile_rules, decide
+from casework.desk.routing.engine import CompiledRule, Decision, Router, TicketFacts, compile_rules
 from casework.desk.routing.models import RuleSet
 from casework.desk.tickets.models import Ticket
 
 
 @lru_cache(maxsize=8)
-def _compiled(version: int) -> list[CompiledRule]:
-    # Keyed by version: a published version is never edited, so the cache cannot go stale.
-    return compile_rules(RuleSet.objects.get(version=version).rules)
+def _router(version: int, published_at: datetime | None) -> Router:
+    # Keyed by version *and* its publication time: a published version is never edited, but version numbers
+    # repeat when a database is recreated (tests, a fresh demo), and a version-only key would then serve the
+    # rules of a database that no longer exists. Every publish stamps a new ``published_at``.
+    return Router(compile_rules(RuleSet.objects.get(version=version).rules))
 
 
 def published() -> tuple[int | None, list[CompiledRule]]:
-    current = RuleSet.objects.filter(state=RuleSet.State.PUBLISHED).values_list("version", flat=True).first()
-    if current is None:
-        return None, []
-    return current, _compiled(current)
+    version, router = published_router()
+    return version, list(router.rules) if router is not None else []
+
+
+def published_router() -> tuple[int | None, Router | None]:
+    row = RuleSet.objects.filter(state=RuleSet.State.PUBLISHED).values_list("version", "published_at").first()
+    if row is None:
+        return None, None
+    return row[0], _router(row[0], row[1])
 
 
 def facts_of(ticket: Ticket) -> TicketFacts:
@@ -35,5 +43,7 @@ def facts_of(ticket: Ticket) -> TicketFacts:
 
 
 def dispatch(ticket: Ticket) -> tuple[int | None, Decision]:
-    version, rules = published()
-    return version, decide(rules, facts_of(ticket))
+    version, router = published_router()
+    if router is None:
+        return None, Router(()).decide(facts_of(ticket))
+    return version, router.decide(facts_of(ticket))

@@ -58,6 +58,10 @@ class CompiledRule:
 
     def matches(self, facts: TicketFacts, text_lower: str) -> bool:
         # Cheapest checks first: set membership, then substring search, then the regex.
+        return self.matches_fields(facts) and self.matches_text(facts, text_lower)
+
+    def matches_fields(self, facts: TicketFacts) -> bool:
+        """The conditions on the ticket's fields (not its text)."""
         if self.products and facts.product not in self.products:
             return False
         if self.categories and facts.category not in self.categories:
@@ -68,11 +72,22 @@ class CompiledRule:
             return False
         if self.languages and facts.language not in self.languages:
             return False
+        return True
+
+    @property
+    def has_text_conditions(self) -> bool:
+        return bool(self.keywords) or self.regex is not None
+
+    def matches_text(self, facts: TicketFacts, text_lower: str) -> bool:
         if self.keywords and not any(k in text_lower for k in self.keywords):
             return False
         if self.regex is not None and self.regex.search(facts.subject + "\n" + facts.description) is None:
             return False
         return True
+
+    @property
+    def decision(self) -> Decision:
+        return Decision(line=self.line, rule=self.name, severity=self.severity, tags=self.tags)
 
 
 class RuleError(ValueError):
@@ -162,9 +177,57 @@ def compile_rules(rules: Sequence[dict[str, Any]], *, known_lines: Iterable[str]
     return compiled
 
 
+_FALLBACK = Decision(line=None, rule=FALLBACK_RULE, severity=None, tags=())
+
+
 def decide(rules: Sequence[CompiledRule], facts: TicketFacts) -> Decision:
     text_lower = (facts.subject + "\n" + facts.description).lower()
     for rule in rules:
         if rule.matches(facts, text_lower):
             return Decision(line=rule.line, rule=rule.name, severity=rule.severity, tags=rule.tags)
-    return Decision(line=None, rule=FALLBACK_RULE, severity=None, tags=())
+    return _FALLBACK
+
+
+_FieldsKey = tuple[str, str, str, str, str]
+
+
+class Router:
+    """A compiled rule set that remembers, per combination of field values (product, category, organisation
+    tier, severity, language), which rules can still match and must have their text checked.
+
+    Tickets share few such combinations, so replaying 100,000 tickets over 200 rules costs a handful of
+    keyword/regex checks per ticket instead of 200 rule evaluations; the result is the same as :func:`decide`.
+    """
+
+    MAX_PLANS = 50_000  # free-text categories could grow the memo without bound; start over past this
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = tuple(rules)
+        self._plans: dict[_FieldsKey, tuple[tuple[CompiledRule, ...], Decision]] = {}
+
+    def _plan(self, facts: TicketFacts) -> tuple[tuple[CompiledRule, ...], Decision]:
+        text_rules: list[CompiledRule] = []
+        otherwise = _FALLBACK
+        for rule in self.rules:
+            if not rule.matches_fields(facts):
+                continue
+            if not rule.has_text_conditions:
+                otherwise = rule.decision  # matches every text: nothing after it can win
+                break
+            text_rules.append(rule)
+        return tuple(text_rules), otherwise
+
+    def decide(self, facts: TicketFacts) -> Decision:
+        key = (facts.product, facts.category, facts.org_tier, facts.severity, facts.language)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= self.MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[key] = self._plan(facts)
+        text_rules, otherwise = plan
+        if text_rules:
+            text_lower = (facts.subject + "\n" + facts.description).lower()
+            for rule in text_rules:
+                if rule.matches_text(facts, text_lower):
+                    return rule.decision
+        return otherwise
