@@ -27,9 +27,16 @@ run: install
 	$(VENV)/bin/casework desk demo --if-empty
 	$(VENV)/bin/casework desk runserver $(HOST):$(PORT)
 
-## Install and run the whole suite (unit, service, API, browser).
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+## Install and run the whole suite (unit, service, API, browser) on SQLite, then the desk's database tests
+## again on PostgreSQL (always in CI, where a missing PostgreSQL fails the run; elsewhere when it is reachable).
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@if [ "$$CI" = "true" ] || pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  echo "== desk tests on PostgreSQL ($(PG_URL)) =="; \
+	  DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "desk and not browser" $(PYTEST_ARGS); \
+	else echo "PostgreSQL is not reachable here: the desk tests on PostgreSQL were not run (CI runs them)."; fi
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
