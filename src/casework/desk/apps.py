@@ -7,3 +7,7 @@ class DeskConfig(AppConfig):
     label = "desk"
     verbose_name = _("Support desk")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Signal receivers: the live SLA state follows every ticket event.
+        from casework.desk.sla import receivers  # noqa: F401

@@ -19,3 +19,4 @@ __all__ = [
     "Ticket",
     "TicketEvent",
 ]
+from casework.desk.sla.models import BusinessCalendar, Notification, Rating, SLAPolicy, TicketSLA  # noqa: E402,F401
