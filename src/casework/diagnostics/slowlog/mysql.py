@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from casework.diagnostics.report import Finding
 from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape
@@ -103,41 +104,86 @@ def parse_text(
     """Parse a block of whole entries (the first starting at ``first_line``); counts lines into ``stats``."""
     state = state or _State()
     stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    removed: list[tuple[int, int]] = []
+    if any(h in text for h in _BANNER_HINTS):
+        text, removed = _strip_banner(text)
     pieces = text.split(SEPARATOR)
     line = first_line
+    pos = 0  # of the current piece in the banner-free text
+    r = 0  # removals (banner lines) already accounted for
     last = len(pieces) - 1
-    for i, piece in enumerate(pieces):
+    i = 0
+    while i <= last:
+        piece = pieces[i]
+        while r < len(removed) and removed[r][0] <= pos:
+            line += removed[r][1]
+            r += 1
         start_line = line
         line += piece.count("\n") + 1
-        if i > 0:
+        pos += len(piece) + len(SEPARATOR)
+        i += 1
+        if not piece.startswith("#"):
             piece = "#" + piece
-        if i == last and piece.endswith(";\n"):
-            piece = piece[:-2]
-        elif i == last and piece.endswith(";\n#"):
-            piece = piece[:-3]
-        if any(h in piece for h in _BANNER_HINTS):
-            cleaned = _BANNER.sub("", piece)
-            if cleaned != piece:
-                # The banner sits before the entry; keep the entry's own line number.
-                # The banner precedes the entry (a restart or FLUSH LOGS): skip its lines in the numbering.
-                start_line += piece.count("\n") - cleaned.count("\n")
-                piece = cleaned
-        if not piece.strip():
+        if i - 1 == last:
+            piece = _TRAILER.sub("", piece, count=1)
+        if not piece.strip("#\n"):
             continue
-        entry = _entry(piece, source=source, line=start_line, state=state)
-        if entry is None:
+        entry = _entry(piece, source=source, line=start_line, state=state, arg=None)
+        if entry is _NO_ARG and i <= last:
+            # pt's special case: a header with no statement; the statement is the next ';'-terminated line
+            # (an administrator command written without its '#'), or there was none at all.
+            nxt = pieces[i]
+            cut = nxt.find(";\n")
+            head = nxt if cut < 0 else nxt[: cut + 2]
+            if _NULL_QUERY.match(head):
+                arg = "/* No query */"
+            else:
+                arg = head[:-2] if head.endswith(";\n") else head
+                arg = arg.lstrip()
+                rest = "" if cut < 0 else nxt[cut + 2 :]
+                line += nxt.count("\n") - rest.count("\n") + (0 if rest else 1)
+                pos += len(nxt) - len(rest) + (0 if rest else len(SEPARATOR))
+                if rest:
+                    pieces[i] = rest
+                else:
+                    i += 1
+            entry = _entry(piece, source=source, line=start_line, state=state, arg=arg)
+        if entry is None or entry is _NO_ARG:
             stats.bad_line(start_line)
         else:
             yield entry
 
 
-def _entry(stmt: str, *, source: str, line: int, state: _State) -> Entry | None:
+def _strip_banner(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Drop the server's start-up banner lines; return where (in the new text) and how many lines went."""
+    out: list[str] = []
+    removed: list[tuple[int, int]] = []
+    prev = 0
+    size = 0
+    for m in _BANNER.finditer(text):
+        out.append(text[prev : m.start()])
+        size += m.start() - prev
+        removed.append((size, 1))
+        prev = m.end()
+    out.append(text[prev:])
+    return "".join(out), removed
+
+
+class _NoArg:
+    """Sentinel: the header was complete but no statement followed it in the same piece."""
+
+
+_NO_ARG: Any = _NoArg()
+_TRAILER = re.compile(r";\n#?(?=\n?\Z)")  # pt's s/;\n#?\Z//
+_NULL_QUERY = re.compile(r"\s*[A-Z][a-z_]+: ")
+
+
+def _entry(stmt: str, *, source: str, line: int, state: _State, arg: str | None) -> Entry | None:
     props: dict[str, str] = {}
     ts = None
     user = client = thread = db = None
     got_ts = got_uh = got_db = got_set = False
-    arg = None
-    admin = False
+    admin = arg is not None and arg != "/* No query */"
     pos = 0
     n = len(stmt)
     while pos < n:
@@ -157,10 +203,9 @@ def _entry(stmt: str, *, source: str, line: int, state: _State) -> Entry | None:
                 uh = _UH_LINE.search(text)
                 if uh:
                     user, client, thread, got_uh = _user_host(uh)
-            elif text.startswith("# administrator command:"):
+            elif arg is None and text.startswith("# administrator command:"):
                 arg = text[2:].lstrip()
                 admin = True
-                break
             elif _PROPS_LINE.match(text):
                 if "Schema:" in text:
                     text = _EMPTY_SCHEMA.sub("", text)
@@ -180,14 +225,18 @@ def _entry(stmt: str, *, source: str, line: int, state: _State) -> Entry | None:
                     except (IndexError, ValueError):
                         pass
                 got_set = True
-        else:
+        else:  # the statement: the rest of the piece (it overrides an admin command, as in pt)
             arg = stmt[pos:]
+            admin = False
             break
         pos = end + 1
-    if not arg or "Query_time" not in props:
+    if arg is None:
+        return _NO_ARG
+    # pt counts any event with a statement; we also want some header, so that stray text is "unparsed".
+    if not arg or not (props or got_uh or got_ts or admin):
         return None
     try:
-        duration_ms = float(props["Query_time"]) * 1000.0
+        duration_ms = float(props.get("Query_time", 0) or 0) * 1000.0
         lock_ms = float(props.get("Lock_time", 0) or 0) * 1000.0
     except ValueError:
         return None
@@ -264,3 +313,10 @@ def _parse_time(value: str) -> float | None:
 def findings(shapes: Sequence[Shape]) -> list[Finding]:
     """MySQL has no engine-specific codes in the issue; the digest's neutral ones cover it."""
     return []
+
+
+def chunk_start(data: bytes) -> int:
+    """Where the first whole entry starts in ``data`` (cut from the middle of a file), or -1: after pt's
+    record separator, so a chunk starts exactly where pt-query-digest would start an event."""
+    i = data.find(b";\n#")
+    return -1 if i < 0 else i + 2

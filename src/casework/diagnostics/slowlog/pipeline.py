@@ -1,0 +1,212 @@
+"""Running a digest over inputs: detection, streaming, and chunked multiprocessing for large files.
+
+A large plain file of an engine that can cut itself (``chunk_start`` + ``parse_text``: MySQL, PostgreSQL) is split
+into byte ranges on entry boundaries and digested by a process pool — one worker per core — each returning a
+:class:`~casework.diagnostics.slowlog.digest.Partial` that the parent merges. Everything else (compressed files,
+stdin, small files, other engines) streams through the engine's ``parse`` in this process. Either way memory
+is bounded by the number of shapes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from types import ModuleType
+
+from casework.diagnostics.report import InputError
+from casework.diagnostics.slowlog import detect, reader
+from casework.diagnostics.slowlog.digest import Digest, Options, Partial, finish
+from casework.diagnostics.slowlog.entry import ParseStats
+
+PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than it saves
+CHUNK_MIN = 8 << 20
+CHUNK_MAX = 64 << 20
+ORDER_STRIDE = 1 << 20  # chunk order = file index * stride + chunk index
+
+Progress = Callable[[int], None]
+
+
+def total_bytes(paths: Sequence[str]) -> int:
+    total = 0
+    for p in paths:
+        if p != "-":
+            try:
+                total += os.path.getsize(p)
+            except OSError:
+                pass
+    return total
+
+
+def digest_inputs(
+    paths: Sequence[str],
+    *,
+    options: Options,
+    input_format: str | None = None,
+    redis_url: str | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> Digest:
+    """Digest every file (and a live Redis) into one :class:`Digest`."""
+    workers = workers or os.cpu_count() or 1
+    total = Partial()
+    used: dict[str, ModuleType] = {}
+    for index, path in enumerate(paths):
+        src = reader.describe(path)
+        stream = reader.open_binary(src)
+        try:
+            head_bytes = stream.read(detect.SNIFF_BYTES)
+            head_stats = ParseStats()
+            head = reader.decode(head_bytes, head_stats)
+            if not head.strip():
+                raise InputError("empty file: no slow-log entries to digest", source=src.name)
+            if input_format:
+                module, fmt = detect.for_format(input_format)
+            else:
+                module, fmt = detect.detect(head, source=src.name), None
+            used[module.ENGINE] = module
+            order = index * ORDER_STRIDE
+            if (
+                workers > 1
+                and not src.compressed
+                and src.path is not None
+                and (src.size or 0) >= PARALLEL_MIN_BYTES
+                and hasattr(module, "chunk_start")
+                and hasattr(module, "parse_text")
+            ):
+                stream.close()
+                part = _parallel(src, module, fmt, options=options, order=order, workers=workers,
+                                 progress=progress)
+            else:
+                part = _sequential(stream, head_bytes, src, module, fmt, options=options, order=order,
+                                   progress=progress)
+        finally:
+            stream.close()
+        total.merge(part)
+    if redis_url:
+        module = detect.engines().get("redis")
+        if module is None or not hasattr(module, "live_entries"):
+            raise InputError("--redis: the Redis engine is not available in this build")
+        used["redis"] = module
+        part = Partial()
+        part.add_entries(module.live_entries(redis_url, stats=part.stats), options=options,
+                         order=len(paths) * ORDER_STRIDE)
+        total.merge(part)
+    return finish(total, options=options, engines=used)
+
+
+def _sequential(stream, head: bytes, src: reader.Source, module: ModuleType, fmt: str | None, *,  # type: ignore[no-untyped-def]
+                options: Options, order: int, progress: Progress | None) -> Partial:
+    part = Partial()
+    stats = part.stats
+    if progress is not None and src.size:
+        progress(len(head) if not src.compressed else 0)
+
+    def chained():  # type: ignore[no-untyped-def]
+        # The sniffed head is the start of the data: hand it back to the parser before the rest.
+        for block in reader.blocks(_Chain(head, stream), stats, on_bytes=_progress_rest(progress, src, len(head))):
+            yield from reader.split_lines(block)
+
+    entries = module.parse(chained(), source=src.name, stats=stats, fmt=fmt)
+    part.add_entries(entries, options=options, order=order)
+    part.unparsed_at = [(order, src.name, n) for n in stats.unparsed_lines]
+    part.line_offsets[order] = 0
+    return part
+
+
+def _progress_rest(progress: Progress | None, src: reader.Source, skip: int) -> Progress | None:
+    """Report bytes read after the head (which was already reported); compressed sizes are not comparable."""
+    if progress is None or src.compressed or src.size is None:
+        return None
+    state = {"skip": skip}
+
+    def report(n: int) -> None:
+        if state["skip"] > 0:
+            used = min(n, state["skip"])
+            state["skip"] -= used
+            n -= used
+        if n:
+            progress(n)
+
+    return report
+
+
+class _Chain:
+    """A read() over the already-read head and then the rest of the stream."""
+
+    def __init__(self, head: bytes, stream) -> None:  # type: ignore[no-untyped-def]
+        self._head = head
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            out, self._head = self._head, b""
+            return out
+        return self._stream.read(n)
+
+
+# -- parallel ---------------------------------------------------------------------------------------------------
+
+
+def plan_chunks(path: str, size: int, module: ModuleType, *, workers: int) -> list[tuple[int, int]]:
+    """Byte ranges that start on an entry boundary (``module.chunk_start``) and cover the whole file."""
+    target = min(CHUNK_MAX, max(CHUNK_MIN, size // (workers * 4) + 1))
+    cuts = [0]
+    with open(path, "rb") as fh:
+        pos = target
+        while pos < size:
+            fh.seek(pos)
+            window = fh.read(1 << 20)
+            i = module.chunk_start(window)
+            if i < 0:  # no boundary in this window: merge with the next chunk
+                pos += 1 << 20
+                continue
+            cut = pos + i
+            if cut > cuts[-1]:
+                cuts.append(cut)
+            pos = cut + target
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _parallel(src: reader.Source, module: ModuleType, fmt: str | None, *, options: Options, order: int,
+              workers: int, progress: Progress | None) -> Partial:
+    assert src.path is not None and src.size is not None
+    chunks = plan_chunks(src.path, src.size, module, workers=workers)
+    total = Partial()
+    line_counts: dict[int, int] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = {
+            pool.submit(_digest_chunk, src.path, src.name, start, end, module.ENGINE, fmt, options, order + i): i
+            for i, (start, end) in enumerate(chunks)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = pending.pop(fut)
+                part, lines = fut.result()
+                line_counts[i] = lines
+                total.merge(part)
+                if progress is not None:
+                    progress(chunks[i][1] - chunks[i][0])
+    before = 0
+    for i in range(len(chunks)):
+        total.line_offsets[order + i] = before
+        before += line_counts[i]
+    return total
+
+
+def _digest_chunk(path: str, name: str, start: int, end: int, engine: str, fmt: str | None, options: Options,
+                  order: int) -> tuple[Partial, int]:
+    """Worker: read, decode, parse and fold one byte range; line numbers are relative to the range."""
+    module = detect.engines()[engine]
+    part = Partial()
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    text = reader.decode(data, part.stats)
+    del data
+    part.add_entries(module.parse_text(text, source=name, stats=part.stats, fmt=fmt), options=options, order=order)
+    part.unparsed_at = [(order, name, n) for n in part.stats.unparsed_lines]
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return part, lines
