@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from casework.diagnostics.net.httpmodel import PHASES
-from casework.diagnostics.net.httpreport import phase_label
+from casework.diagnostics.net.httpreport import join_sentences, phase_label
 from casework.diagnostics.render.markdown import markdown_table
 from casework.diagnostics.render.registry import register_markdown_section, register_terminal_section
 from casework.diagnostics.report import Report
@@ -69,20 +69,19 @@ def cdn_summary(data: dict[str, Any]) -> str:
     cdn = data.get("cdn") or {}
     if not cdn.get("vendor"):
         return _("No CDN or cache headers in the response: it came straight from the server.")
-    text = _("Served by {vendor}; cache status {status}").format(vendor=cdn["vendor"], status=cdn["status"])
-    if cdn.get("status_header"):
-        text += f" ({cdn['status_header']})"
-    text += "."
+    header = f" ({cdn['status_header']})" if cdn.get("status_header") else ""
+    sentences = [_("Served by {vendor}; cache status {status}{header}.").format(
+        vendor=cdn["vendor"], status=cdn["status"], header=header)]
     if cdn.get("age_s") is not None and cdn.get("ttl_s") is not None:
-        text += " " + _("Cached {age} s ago, kept for {ttl} s ({source}).").format(
-            age=cdn["age_s"], ttl=cdn["ttl_s"], source=cdn.get("ttl_header") or "")
+        sentences.append(_("Cached {age} s ago, kept for {ttl} s ({source}).").format(
+            age=cdn["age_s"], ttl=cdn["ttl_s"], source=cdn.get("ttl_header") or ""))
     elif cdn.get("age_s") is not None:
-        text += " " + _("Age {age} s.").format(age=cdn["age_s"])
+        sentences.append(_("Age {age} s.").format(age=cdn["age_s"]))
     elif cdn.get("ttl_s") is not None:
-        text += " " + _("TTL {ttl} s ({source}).").format(ttl=cdn["ttl_s"], source=cdn.get("ttl_header") or "")
+        sentences.append(_("TTL {ttl} s ({source}).").format(ttl=cdn["ttl_s"], source=cdn.get("ttl_header") or ""))
     if cdn.get("request_id"):
-        text += " " + _("Request id: {rid}.").format(rid=cdn["request_id"])
-    return text
+        sentences.append(_("Request id: {rid}.").format(rid=cdn["request_id"]))
+    return join_sentences(sentences)
 
 
 def _timing_headers(phases: Sequence[str]) -> list[str]:

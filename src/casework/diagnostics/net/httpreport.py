@@ -13,6 +13,7 @@ from typing import Any
 from casework.diagnostics.net.cdn import CacheStatus, CdnVerdict, analyse_cdn
 from casework.diagnostics.net.httpmodel import PHASES, HttpObservation, phase_stats
 from casework.diagnostics.report import Finding, Report, Severity
+from casework.i18n import get_language
 from casework.i18n import gettext as _
 
 
@@ -32,6 +33,11 @@ SLOW_PHASES: dict[str, SlowRule] = {
 }
 # A dominating phase at or above this share (or past its ceiling) is HIGH rather than MEDIUM.
 HIGH_SHARE = 0.60
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """English sentences take a space between them; Chinese ones end with a full-width stop and take none."""
+    return ("" if get_language().startswith("zh") else " ").join(s for s in sentences if s)
 
 
 def phase_label(phase: str) -> str:
@@ -170,7 +176,7 @@ def cdn_findings(obs: HttpObservation, cdn: CdnVerdict) -> list[Finding]:
                 vendor=cdn.vendor, header=cdn.status_header
             )
         if cdn.nodes:
-            detail += " " + _("Node path: {path}.").format(path=_node_text(cdn))
+            detail = join_sentences([detail, _("Node path: {path}.").format(path=_node_text(cdn))])
         out.append(Finding(
             code="cdn.miss",
             severity=Severity.MEDIUM,
@@ -212,7 +218,7 @@ def status_finding(obs: HttpObservation, cdn: CdnVerdict) -> Finding | None:
         status=obs.status, reason=f" {obs.reason}" if obs.reason else ""
     )
     if cdn.request_id:
-        detail += " " + _("Request id: {rid}.").format(rid=cdn.request_id)
+        detail = join_sentences([detail, _("Request id: {rid}.").format(rid=cdn.request_id)])
     if server_side:
         advice = _(
             "A 5xx comes from the server or, behind a CDN, often from the origin fetch: check the origin's "
