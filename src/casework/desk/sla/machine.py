@@ -10,7 +10,7 @@ that was left" is one rule rather than a special case per status.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from casework.desk.sla.clock import Calendar, add_business_seconds, business_seconds
@@ -32,7 +32,9 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    # Always UTC: the live driver sees the caller's datetimes (any zone), the recomputation reads them back
+    # from the database (UTC); the same instant must serialise the same way.
+    return value.astimezone(UTC).isoformat() if value else None
 
 
 @dataclass(slots=True)
@@ -223,6 +225,10 @@ class SLAState:
             if best is None or clock.due_at < best[0]:
                 best = (clock.due_at, min(warn, clock.due_at))
         return best if best is not None else (None, None)
+
+    def next_unrecorded_due(self) -> datetime | None:
+        dues = [c.due_at for c in self.clocks.values() if c.counting and c.due_at and not c.breach_recorded]
+        return min(dues) if dues else None
 
     def any_breached(self) -> bool:
         return any(c.missed > 0 or c.breach_recorded for c in self.clocks.values())

@@ -80,6 +80,9 @@ class TicketSLA(models.Model):
     state = models.JSONField(default=dict)
     due_at = models.DateTimeField(null=True, blank=True, help_text=_("Earliest due time of a running clock."))
     warn_at = models.DateTimeField(null=True, blank=True, help_text=_("When that clock is about to breach."))
+    # Earliest due time of a running clock whose breach is not yet recorded: what the breach job scans, so a
+    # ticket recorded as breached (and still overdue) is not picked up again on every run.
+    check_at = models.DateTimeField(null=True, blank=True)
     paused = models.BooleanField(default=False)
     breached = models.BooleanField(default=False, help_text=_("A clock missed its target (recorded or not)."))
     updated_at = models.DateTimeField()
@@ -88,6 +91,7 @@ class TicketSLA(models.Model):
         indexes = [
             # The breach job and the "about to breach" tab: running clocks by due time.
             models.Index(fields=["due_at"], name="sla_due", condition=models.Q(due_at__isnull=False)),
+            models.Index(fields=["check_at"], name="sla_check", condition=models.Q(check_at__isnull=False)),
         ]
 
 

@@ -78,7 +78,7 @@ def store(ticket: Ticket, state: SLAState, *, cal: Calendar | None = None, at: d
     row, _created = TicketSLA.objects.update_or_create(
         ticket=ticket,
         defaults={
-            "policy_id": state.policy_id, "state": state.to_json(), "due_at": due, "warn_at": warn,
+            "policy_id": state.policy_id, "state": state.to_json(), "due_at": due, "warn_at": warn, "check_at": state.next_unrecorded_due(),
             "paused": state.paused, "breached": state.any_breached(), "updated_at": at or timezone.now(),
         },
     )
