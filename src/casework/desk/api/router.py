@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 
 from casework.desk.api import errors
 from casework.desk.api.auth import API_AUTH
+from casework.desk.api.rules import router as rules_router
 from casework.desk.api.tickets import router as tickets_router
 
 api = NinjaAPI(
@@ -25,6 +26,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/", tickets_router)
+api.add_router("/", rules_router)
 
 # The SLA and ratings endpoints (/tickets/{ref}/sla, /tickets/{ref}/rating) live in their own ninja Router in
 # casework.desk.sla.api. We look for the module first but then import it for real: a module that exists and

@@ -181,3 +181,48 @@ class SimulateIn(Schema):
 
 class PublishIn(Schema):
     note: str = ""
+
+
+class DraftIn(Schema):
+    rules: list[dict[str, Any]] | None = Field(None, description="The rules of the new draft (validated).")
+    from_version: int | None = Field(None, description="Copy this version instead (default: the published one).")
+    note: str = ""
+
+
+class MovedTicketOut(Schema):
+    ref: str
+    subject: str
+    created_at: datetime
+    from_line: str
+    to_line: str
+    rule_now: str
+    rule_draft: str
+
+
+class LineImpactOut(Schema):
+    line: str
+    name: str
+    is_fallback: bool
+    now: int
+    draft: int
+    delta: int
+    moved_in: int
+    moved_out: int
+    open_now: int
+    open_draft: int
+    engineers: int
+    per_engineer_draft: float | None
+    samples: list[MovedTicketOut]
+
+
+class SimulationOut(Schema):
+    since: datetime
+    until: datetime
+    version: int | None
+    total: int
+    moved: int
+    moved_share: float
+    lines: list[LineImpactOut]
+    samples: list[MovedTicketOut]
+    rule_hits: dict[str, int]
+    elapsed_s: float
