@@ -373,7 +373,9 @@ def _text_entry(
         if line.strip() and not _TEXT_LINE_RE.match(line):
             stats.bad_line(lineno)
         return None
-    key = parts.op + " " + parts.ns + " " + parts.doc_text + "\x00" + parts.orig_text
+    key = parts.op + " " + parts.ns + " " + mongodb_text.skeleton(parts.doc_text)
+    if parts.orig_text:
+        key += "\x00" + mongodb_text.skeleton(parts.orig_text)
     cached = cache.get(key)
     if cached is None:
         command = mongodb_text.shell_to_python(parts.doc_text) if parts.doc_text else {}
@@ -386,7 +388,7 @@ def _text_entry(
         else:
             operation, fp = _shape_of(legacy_op, parts.ns, command, orig)
             tailing = _tailing(command, orig)
-        if len(cache) > 100_000:
+        if len(cache) > 20_000:
             cache.clear()  # bounded: a log of unique documents must not grow memory without end
         cached = cache[key] = (operation, fp, tailing)
     operation, fp, tailing = cached

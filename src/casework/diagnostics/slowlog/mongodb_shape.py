@@ -49,7 +49,7 @@ _COMMAND_PARTS: dict[str, tuple[str, ...]] = {
     "geonear": ("query", "near"),
     "update": ("q", "u", "multi", "upsert"),  # 4.4+ write log / profile "command" of one statement
     "delete": ("q", "limit"),
-    "remove": ("q",),
+    "remove": ("q", "limit"),
 }
 # Flags that tell a tailing cursor (replication, change streams) from a plain one: kept in the shape.
 _FLAG_KEYS = ("tailable", "awaitData", "oplogReplay")

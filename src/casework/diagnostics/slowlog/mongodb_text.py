@@ -21,6 +21,9 @@ import orjson
 _OPS = frozenset({"command", "query", "update", "remove", "getmore", "insert", "killcursors", "delete"})
 
 _STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Every string in one left-to-right pass; "$field" references (aggregation expressions) are part of the
+# shape and survive: they come out as "$field""?" and the doubled quote is folded back below.
+_VALUE_STRING_RE = re.compile(r'("\$(?:[^"\\]|\\.)*")|"(?:[^"\\]|\\.)*"')
 # Values written as constructor calls or literals the shell prints (before keys are quoted).
 _CTOR_RE = re.compile(
     r"(?:new )?(?:[A-Z][A-Za-z]*\([^()]*\)|Timestamp \d+\|\d+|MinKey|MaxKey|undefined)"
@@ -29,7 +32,7 @@ _CTOR_RE = re.compile(
 _KEY_RE = re.compile(r"(?<=[{,] )([^\s\"{}\[\],:]+):")
 _NUMBER_RE = re.compile(r"(?<![\w$.])-?(?:\d+\.?\d*(?:e[+-]?\d+)?|inf|nan)(?![\w.])", re.IGNORECASE)
 _BAD_NUMBER_RE = re.compile(r"(?<=[:\[,] )(?:-?inf|-?nan|-?Infinity|NaN)(?=[ ,\]}])", re.IGNORECASE)
-_STATS_RE = re.compile(r"\b(\w+):(-?\d+)\b")
+_STATS_RE = re.compile(r" (\w+):(-?\d+)(?= )")
 _ACQUIRE_RE = re.compile(r"timeAcquiringMicros: \{ ([^}]*) \}")
 _PLAN_RE = re.compile(r" planSummary: (.*?)(?= \w+:\S| \d+ms$|$)")
 _USER_RE = re.compile(r"Successfully authenticated as principal (\S+)")
@@ -43,7 +46,7 @@ def shell_to_python(text: str) -> Any:
     Strings and constructor values become ``"?"`` (they are values — the shape replaces them anyway);
     numbers stay numbers so sort directions survive.
     """
-    text = _STRING_RE.sub('"?"', text)
+    text = _VALUE_STRING_RE.sub(r'\1"?"', text).replace('""?"', '"')
     text = _CTOR_RE.sub('"?"', text)
     text = _BAD_NUMBER_RE.sub('"?"', text)
     text = _KEY_RE.sub(r'"\1":', text)
@@ -60,6 +63,40 @@ def text_shape(text: str) -> str:
     text = _NUMBER_RE.sub("?", text)
     text = re.sub(r"\[\s*\?(?:\s*,\s*\?)*\s*\]", "[?]", text)
     return " ".join(text.split())
+
+
+# Where the document of a slow-op line ends: the first of the counters mongod writes after it. A string value
+# containing such text only makes the fast cut fail (the document then does not end in "}"), never wrong.
+_TAIL_RE = re.compile(
+    r" (?:originatingCommand: \{|planSummary: |(?:keysExamined|docsExamined|cursorid|numYields|nreturned|ninserted"
+    r"|nMatched|nModified|ndeleted|ntoreturn|ntoskip|nscanned|nscannedObjects|keyUpdates|reslen|writeConflicts"
+    r"|exception|exceptionCode|ok|errMsg|errName|errCode|protocol|cursorExhausted|upsert|keysInserted"
+    r"|keysDeleted|numIndexesAffected|hasSortStage|usedDisk|fromMultiPlanner|replanned|queryHash"
+    r"|planCacheKey):|locks(?:\(micros\))?:? |\d+ms$)"
+)
+# The cache key of a document: every value blanked with C-level substitutions only (no per-match Python).
+# Literal-prefixed patterns (no look-behind, no group references): sre scans for the prefix in C.
+_PAREN_RE = re.compile(r"\([^()]*\)")
+_SKEL_NUM_RES = tuple(
+    (re.compile(prefix + r"(?!-?1(?:\.0)?[ ,\]}])-?\d[\w.+-]*"), prefix.replace("\\", "") + "0")
+    for prefix in (": ", ", ", "\\[ ")
+)
+_SKEL_LIST_RE = re.compile(
+    r'\[ (?:(?:"\?"|0|-?1(?:\.0)?|true|false|null), )*(?:"\?"|0|-?1(?:\.0)?|true|false|null) \]'
+)
+_DOLLAR_STR_RE = re.compile(r'"\$[^"]*"')
+
+
+def skeleton(text: str) -> str:
+    """``text`` with values blanked: equal for two documents of one shape, cheap to compute."""
+    out = _STRING_RE.sub('"?"', text)
+    out = _PAREN_RE.sub("()", out)  # ObjectId('…'), new Date(…), UUID("…"): keep the type, drop the value
+    for regex, repl in _SKEL_NUM_RES:
+        out = regex.sub(repl, out)
+    out = _SKEL_LIST_RE.sub("[ 0 ]", out)
+    if '"$' in text:  # "$field" references are part of an aggregation's shape
+        out += "\x00" + "".join(_DOLLAR_STR_RE.findall(text))
+    return out
 
 
 def match_braces(line: str, start: int) -> int:
@@ -170,7 +207,21 @@ def split_line(line: str) -> LegacyLine | None:
     if marker >= 0:
         brace = body.find("{", marker)
         if brace >= 0:
-            end = match_braces(body, brace)
+            # Usually the document is followed by originatingCommand or planSummary: two C-level finds.
+            end = -1
+            for marker_text in (" originatingCommand: {", " planSummary: "):
+                pos = body.find(marker_text, brace)
+                if pos > 0 and body[pos - 1] == "}" and (end < 0 or pos < end):
+                    end = pos
+            if end < 0:
+                cut = _TAIL_RE.search(body, brace)
+                end = cut.start() if cut else -1
+            if (
+                end < 0
+                or body[end - 1] != "}"
+                or (op == "update" and body.find(" update: {", brace, end) >= 0)
+            ):
+                end = match_braces(body, brace)
             if end > 0:
                 doc_text = body[brace:end]
                 tail_from = end
@@ -193,7 +244,8 @@ def split_line(line: str) -> LegacyLine | None:
     tail = body[tail_from:]
     pm = _PLAN_RE.search(tail)
     out.plan = pm.group(1) if pm else None
-    out.stats = {k: int(v) for k, v in _STATS_RE.findall(tail)}
+    locks_at = tail.find(" locks:")
+    out.stats = {k: int(v) for k, v in _STATS_RE.findall(tail if locks_at < 0 else tail[:locks_at] + " ")}
     lock_us = 0
     for m in _ACQUIRE_RE.finditer(tail):
         for part in m.group(1).split(","):
