@@ -84,9 +84,13 @@ def pin(url: str, addr: str) -> str:
     return f"{host}:{port}:{resolve_addr(addr, field_name='--compare')}"
 
 
-def _getinfo_ms(curl: pycurl.Curl, info: int) -> float:
-    # The *_TIME_T variants are integer microseconds: no float rounding before our subtraction.
-    return curl.getinfo(info) / 1000.0
+def _getinfo_ms(curl: pycurl.Curl, name: str) -> float:
+    # The *_TIME_T variants are integer microseconds (no float rounding before our subtraction); pycurl
+    # builds older than 7.45.3 only have the float seconds.
+    info = getattr(pycurl, f"{name}_T", None)
+    if info is not None:
+        return curl.getinfo(info) / 1000.0
+    return curl.getinfo(getattr(pycurl, name)) * 1000.0
 
 
 class _HeaderCollector:
@@ -152,12 +156,12 @@ def probe_once(url: str, options: ProbeOptions) -> HttpObservation:
             error_code, error = int(exc.args[0]), str(exc.args[1])
 
         marks = {
-            "namelookup": _getinfo_ms(curl, pycurl.NAMELOOKUP_TIME_T),
-            "connect": _getinfo_ms(curl, pycurl.CONNECT_TIME_T),
-            "appconnect": _getinfo_ms(curl, pycurl.APPCONNECT_TIME_T),
-            "pretransfer": _getinfo_ms(curl, pycurl.PRETRANSFER_TIME_T),
-            "starttransfer": _getinfo_ms(curl, pycurl.STARTTRANSFER_TIME_T),
-            "total": _getinfo_ms(curl, pycurl.TOTAL_TIME_T),
+            "namelookup": _getinfo_ms(curl, "NAMELOOKUP_TIME"),
+            "connect": _getinfo_ms(curl, "CONNECT_TIME"),
+            "appconnect": _getinfo_ms(curl, "APPCONNECT_TIME"),
+            "pretransfer": _getinfo_ms(curl, "PRETRANSFER_TIME"),
+            "starttransfer": _getinfo_ms(curl, "STARTTRANSFER_TIME"),
+            "total": _getinfo_ms(curl, "TOTAL_TIME"),
         }
         # Plain HTTP has no TLS phase: httpstat leaves the column out, we leave it None.
         tls = scheme == "https"
