@@ -29,6 +29,9 @@ def mtr(
     ] = 1.0,
     tcp: Annotated[bool, typer.Option("--tcp", help="Probe with TCP SYN instead of ICMP (--run).")] = False,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="TCP port for --tcp.")] = None,
+    gracetime: Annotated[
+        float | None, typer.Option("--gracetime", min=0.0, help="Seconds mtr waits for late answers (--run; mtr's default 5).")
+    ] = None,
     dns: Annotated[bool, typer.Option("--dns/--no-dns", help="Resolve hop names (--run).")] = False,
     input_format: Annotated[
         str | None,
@@ -47,7 +50,8 @@ def mtr(
         raise fail("--port needs --tcp")
     with bad_input_exits():
         if run is not None:
-            report = analyze_trace(run_mtr(run, count=count, tcp=tcp, port=port, interval=interval, dns=dns))
+            report = analyze_trace(run_mtr(run, count=count, tcp=tcp, port=port, interval=interval, dns=dns,
+                                          gracetime=gracetime))
         else:
             assert file is not None
             report = analyze_file(file, fmt=input_format)

@@ -362,7 +362,8 @@ def analyze_file(path: str, *, fmt: str | None = None) -> Report:
 
 
 def run_mtr(host: str, *, count: int = 10, tcp: bool = False, port: int | None = None,
-            interval: float = 1.0, dns: bool = False, max_hops: int = 30) -> Trace:
+            interval: float = 1.0, dns: bool = False, max_hops: int = 30,
+            gracetime: float | None = None) -> Trace:
     """Run the system mtr (Debian ``mtr-tiny``) in JSON mode and read its output."""
     binary = shutil.which("mtr")
     if binary is None:
@@ -373,6 +374,9 @@ def run_mtr(host: str, *, count: int = 10, tcp: bool = False, port: int | None =
     cmd = [binary, "--json", "-c", str(count), "-i", f"{interval:g}", "-m", str(max_hops)]
     if not dns:
         cmd.append("-n")
+    if gracetime is not None:
+        # How long mtr waits for late answers after the last probe (its default, 5 s, dominates short runs).
+        cmd += ["-G", f"{gracetime:g}"]
     if tcp:
         cmd.append("--tcp")
     if port is not None:
