@@ -35,6 +35,7 @@ from casework.diagnostics.slowlog.mongodb_shape import (
     suggested_index,
 )
 from casework.i18n import gettext as _
+from casework.i18n import gettext_noop as N_
 
 ENGINE = "mongodb"
 FORMATS = ("mongodb-export", "mongodb-json", "mongodb-text", "mongodb-profile")
@@ -612,14 +613,14 @@ def _oplog_finding(shapes: list[Shape]) -> Finding:
 
 
 _REASON_TEXT = {
-    "sessions": "logical sessions / transactions bookkeeping (config.system.sessions)",
-    "ttl-monitor": "the TTL monitor deleting expired documents",
-    "balancer": "the sharding balancer and chunk metadata",
-    "system-user": "the cluster's internal user __system",
-    "admin-namespace": "commands on the admin database (monitoring, replica-set status)",
-    "local-namespace": "the local database (replication state)",
-    "config-namespace": "the config database (sharding metadata)",
-    "system-collection": "system collections (indexes, users, profile)",
+    "sessions": N_("logical sessions / transactions bookkeeping (config.system.sessions)"),
+    "ttl-monitor": N_("the TTL monitor deleting expired documents"),
+    "balancer": N_("the sharding balancer and chunk metadata"),
+    "system-user": N_("the cluster's internal user __system"),
+    "admin-namespace": N_("commands on the admin database (monitoring, replica-set status)"),
+    "local-namespace": N_("the local database (replication state)"),
+    "config-namespace": N_("the config database (sharding metadata)"),
+    "system-collection": N_("system collections (indexes, users, profile)"),
 }
 
 
