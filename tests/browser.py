@@ -145,3 +145,35 @@ def make_user(
         for weekday in range(7):
             Shift.objects.create(engineer=user, weekday=weekday, start=time(0), end=time(23, 59, 59), timezone="UTC")
     return user
+
+
+def publish_rules(rules: list[dict[str, Any]], *, version: int = 1) -> Any:
+    """Publish a dispatch rule set directly (the routing work's editor does this through its services).
+
+    Clears the dispatcher's compiled-rules cache: test databases reuse version numbers.
+    """
+    from django.utils import timezone
+
+    from casework.desk.routing import dispatch
+    from casework.desk.routing.models import RuleSet
+
+    for name in dir(dispatch):
+        cached = getattr(dispatch, name)
+        if callable(getattr(cached, "cache_clear", None)):
+            cached.cache_clear()
+    RuleSet.objects.filter(state="published").update(state="retired")
+    return RuleSet.objects.create(version=version, state="published", rules=rules, published_at=timezone.now())
+
+
+# The rules the desk tests publish: the seed's OSS 403 rule, then product lines, everything else to fallback.
+DEMO_RULES: list[dict[str, Any]] = [
+    {"name": "oss-403-acl", "when": {"products": ["oss"], "keywords": ["403", "AccessDenied"]},
+     "then": {"line": "storage", "tags": ["acl"]}},
+    {"name": "cdn-products", "when": {"products": ["cdn", "dcdn"]}, "then": {"line": "cdn"}},
+    {"name": "storage-products", "when": {"products": ["oss", "nas"]}, "then": {"line": "storage"}},
+    {"name": "compute-products", "when": {"products": ["ecs", "ess"]}, "then": {"line": "compute"}},
+    {"name": "database-products", "when": {"products": ["rds-mysql", "rds-postgresql", "mongodb", "redis"]},
+     "then": {"line": "database"}},
+    {"name": "network-products", "when": {"products": ["slb", "vpc", "vpn", "cen", "expressconnect", "eip"]},
+     "then": {"line": "network"}},
+]

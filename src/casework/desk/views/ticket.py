@@ -1,0 +1,139 @@
+"""The engineer's ticket page: header, identifiers, the timeline (event log interleaved with replies and
+internal notes) and the action forms that ``allowed_actions()`` permits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casework.desk.access import permissions
+from casework.desk.errors import DeskError
+from casework.desk.team.models import Line
+from casework.desk.tickets import services
+from casework.desk.tickets.models import Ticket
+from casework.desk.views.common import apply_errors, desk_view, role_of
+from casework.desk.views.forms import EscalateForm, NoteForm, ReassignForm, ReplyForm, ResolveForm, ReturnForm
+from casework.desk.views.timeline import build_timeline
+
+FORMS = {
+    "reply": ReplyForm,
+    "note": NoteForm,
+    "escalate": EscalateForm,
+    "return": ReturnForm,
+    "reassign": ReassignForm,
+    "resolve": ResolveForm,
+}
+
+
+def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = request.user
+    allowed = permissions.allowed_actions(user, ticket)
+    forms = {name: cls() for name, cls in FORMS.items()}
+    if "reassign" in forms:
+        forms["reassign"].fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
+    forms.update(bound or {})
+    return {
+        "ticket": ticket,
+        "allowed": allowed,
+        "has_actions": bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
+        "forms": forms,
+        "open_form": next(iter(bound)) if bound else "",
+        "timeline": build_timeline(ticket, internal="view_internal" in allowed),
+        "identifiers": _identifiers(ticket),
+        "summaries": list(ticket.summaries.select_related("author")[:3]) if "view_internal" in allowed else [],
+    }
+
+
+def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
+    ids = ticket.identifiers or {}
+    rows = []
+    for key, label in (("instance_ids", _("Instance ids")), ("request_ids", _("Request ids")),
+                       ("domains", _("Domains"))):
+        values = ids.get(key) or []
+        if isinstance(values, str):
+            values = [values]
+        if values:
+            rows.append((label, ", ".join(str(v) for v in values)))
+    start, end = ids.get("window_start"), ids.get("window_end")
+    if start or end:
+        rows.append((_("Time window"), f"{start or '…'} → {end or '…'}"))
+    return rows
+
+
+@desk_view
+def ticket_page(request: HttpRequest, ref: str) -> HttpResponse:
+    ticket = permissions.ticket_for(request.user, ref, "view")
+    if role_of(request.user) == "customer":
+        return redirect("portal-ticket", ref=ticket.ref)
+    return render(request, "desk/ticket/ticket.html", _context(request, ticket))
+
+
+@require_POST
+@desk_view
+def ticket_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
+    if action not in FORMS and action != "claim":
+        return HttpResponse(status=404)
+    if role_of(request.user) == "customer":
+        return HttpResponse(status=403)
+    ticket = permissions.ticket_for(request.user, ref, action)  # 404 invisible, 403 not allowed
+    user = request.user
+    if action == "claim":
+        try:
+            services.claim(ticket=ticket, engineer=user)
+            messages.success(request, _("You claimed %(ref)s.") % {"ref": ticket.ref})
+        except DeskError as exc:
+            messages.error(request, " ".join(m for ms in exc.errors.values() for m in ms))
+        return redirect("ticket", ref=ticket.ref)
+    form = FORMS[action](request.POST)
+    if action == "reassign":
+        form.fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
+    if not form.is_valid():
+        return _refused(request, ticket, action, form)
+    data = form.cleaned_data
+    try:
+        done = _apply(action, ticket=ticket, user=user, data=data)
+    except DeskError as exc:
+        return _refused(request, ticket, action, apply_errors(form, exc))
+    messages.success(request, done)
+    # After an escalation or a line move the engineer may no longer see the ticket: back to the queue then.
+    ticket.refresh_from_db()
+    if not permissions.can_see(user, ticket):
+        return redirect("queue")
+    return redirect("ticket", ref=ticket.ref)
+
+
+def _apply(action: str, *, ticket: Ticket, user: Any, data: dict[str, Any]) -> str:
+    """Call the one service function for ``action``; returns the success message."""
+    if action == "reply":
+        services.reply(ticket=ticket, actor=user, body=data["body"], pending_customer=data["pending_customer"])
+        return _("Reply sent to the customer.")
+    if action == "note":
+        services.add_note(ticket=ticket, actor=user, body=data["body"])
+        return _("Internal note added.")
+    if action == "escalate":
+        record = services.escalate(ticket=ticket, actor=user, summary=services.SummaryInput(
+            **{k: data.get(k) or "" for k in services.SUMMARY_MIN_CHARS}))
+        return _("Escalated to %(tier)s with a case summary.") % {"tier": record.to_tier}
+    if action == "return":
+        services.return_down(ticket=ticket, actor=user, reason=data["reason"])
+        return _("Returned down a tier; the reason is on the timeline.")
+    if action == "reassign":
+        if data.get("line") is None:
+            raise DeskError({"line": [_("Choose the line the ticket moves to.")]})
+        services.reassign_line(ticket=ticket, actor=user, line=data["line"], reason=data["reason"])
+        return _("Moved to %(line)s.") % {"line": data["line"]}
+    if action == "resolve":
+        services.resolve(ticket=ticket, actor=user, note=data.get("note") or "")
+        return _("Ticket resolved.")
+    raise AssertionError(action)
+
+
+def _refused(request: HttpRequest, ticket: Ticket, action: str, form: Any) -> HttpResponse:
+    ticket.refresh_from_db()
+    return render(request, "desk/ticket/ticket.html", _context(request, ticket, {action: form}), status=400)
+
