@@ -155,16 +155,34 @@ def parse_text(
 
 
 def _strip_banner(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """Drop the server's start-up banner lines; return where (in the new text) and how many lines went."""
+    """Drop the server's start-up banner lines; return where (in the new text) and how many lines went.
+
+    Banner lines are rare, so find candidates with ``str.find`` and run the (backtracking) regex on those
+    lines only — running it over every line of a large block costs more than parsing the block."""
+    spans: set[tuple[int, int]] = set()
+    for needle in _BANNER_HINTS:
+        i = text.find(needle)
+        while i >= 0:
+            start = text.rfind("\n", 0, i) + 1
+            m = _BANNER.match(text, start)
+            if m is not None:
+                spans.add((m.start(), m.end()))
+            nl = text.find("\n", i)
+            if nl < 0:
+                break
+            i = text.find(needle, nl)
+    if not spans:
+        return text, []
     out: list[str] = []
     removed: list[tuple[int, int]] = []
-    prev = 0
-    size = 0
-    for m in _BANNER.finditer(text):
-        out.append(text[prev : m.start()])
-        size += m.start() - prev
+    prev = size = 0
+    for a, b in sorted(spans):
+        if a < prev:
+            continue
+        out.append(text[prev:a])
+        size += a - prev
         removed.append((size, 1))
-        prev = m.end()
+        prev = b
     out.append(text[prev:])
     return "".join(out), removed
 
@@ -178,7 +196,73 @@ _TRAILER = re.compile(r";\n#?(?=\n?\Z)")  # pt's s/;\n#?\Z//
 _NULL_QUERY = re.compile(r"\s*[A-Z][a-z_]+: ")
 
 
+_HEADER = re.compile(r"(?:(?:#|use |SET (?:last_insert_id|insert_id|timestamp))[^\n]*(?:\n|\Z))*")
+_FAST_PROPS = re.compile(r"(Schema|Thread_id|Full_scan|Full_join): +(\S*)")
+_QT_LINE = re.compile(r"^# Query_time: (\S+) +Lock_time: (\S+) +Rows_sent: (\d+) +Rows_examined: (\d+)", re.M)
+_SET_TS = re.compile(r"^SET timestamp=(\d+(?:\.\d+)?)", re.M)
+_USE_DB = re.compile(r"^use ([^;\n]+)", re.M)
+
+
 def _entry(stmt: str, *, source: str, line: int, state: _State, arg: str | None) -> Entry | None:
+    """Fast path for the common shape of an entry (header lines, then the statement); anything unusual —
+    an administrator command, a header-only piece, several Time lines — goes through pt's line-by-line rules."""
+    if arg is None and "administrator command" not in stmt:
+        m = _HEADER.match(stmt)
+        end = m.end() if m else 0
+        if 0 < end < len(stmt) and stmt.count("# Time:", 0, end) <= 1:
+            header = stmt[:end]
+            qt = _QT_LINE.search(header)
+            if qt is not None:
+                props = {"Query_time": qt.group(1), "Lock_time": qt.group(2), "Rows_sent": qt.group(3),
+                         "Rows_examined": qt.group(4)}
+                if "Schema:" in header or "Thread_id:" in header or "Full_" in header:
+                    for key, value in _FAST_PROPS.findall(header):
+                        props.setdefault(key, value)
+                return _fast_entry(stmt[end:], header, props, source=source, line=line, state=state)
+    return _slow_entry(stmt, source=source, line=line, state=state, arg=arg)
+
+
+_time_cache: dict[str, float | None] = {}
+
+
+def _cached_time(value: str) -> float | None:
+    ts = _time_cache.get(value)
+    if ts is None and value not in _time_cache:
+        if len(_time_cache) > 10_000:
+            _time_cache.clear()
+        ts = _time_cache[value] = _parse_time(value)
+    return ts
+
+
+def _fast_entry(arg: str, header: str, props: dict[str, str], *, source: str, line: int, state: _State) -> Entry | None:
+    ts = None
+    if "SET timestamp=" in header:
+        m = _SET_TS.search(header)
+        if m:
+            ts = float(m.group(1))
+    if ts is None and "# Time:" in header:
+        m = _TS_LINE.search(header)
+        if m:
+            ts = _cached_time(m.group(1))
+    user = client = thread = None
+    if "User@Host:" in header:
+        uh = _UH_LINE.search(header)
+        if uh:
+            user, client, thread, _ = _user_host(uh)
+    db = None
+    if "\nuse " in header or header.startswith("use "):
+        m = _USE_DB.search(header)
+        if m:
+            db = m.group(1).strip("`")
+    if not db:
+        schema = props.get("Schema")
+        if schema and not schema.endswith(":"):
+            db = schema
+    return _build(arg, props, ts=ts, user=user, client=client, thread=thread or props.get("Thread_id"), db=db,
+                  admin=False, source=source, line=line, state=state)
+
+
+def _slow_entry(stmt: str, *, source: str, line: int, state: _State, arg: str | None) -> Entry | None:
     props: dict[str, str] = {}
     ts = None
     user = client = thread = db = None
@@ -235,15 +319,20 @@ def _entry(stmt: str, *, source: str, line: int, state: _State, arg: str | None)
     # pt counts any event with a statement; we also want some header, so that stray text is "unparsed".
     if not arg or not (props or got_uh or got_ts or admin):
         return None
+    schema = props.get("Schema")
+    if schema and not db:
+        db = schema
+    return _build(arg, props, ts=ts, user=user, client=client, thread=thread or props.get("Thread_id"), db=db,
+                  admin=admin, source=source, line=line, state=state)
+
+
+def _build(arg: str, props: dict[str, str], *, ts: float | None, user: str | None, client: str | None,
+           thread: str | None, db: str | None, admin: bool, source: str, line: int, state: _State) -> Entry | None:
     try:
         duration_ms = float(props.get("Query_time", 0) or 0) * 1000.0
         lock_ms = float(props.get("Lock_time", 0) or 0) * 1000.0
     except ValueError:
         return None
-    thread = thread or props.get("Thread_id")
-    schema = props.get("Schema")
-    if schema and not db:
-        db = schema
     if db:
         state.db = db
         if thread:
