@@ -7,6 +7,8 @@ is given (balancers talk to backends by IP), and reads the status line only.
 
 from __future__ import annotations
 
+import errno
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -53,7 +55,7 @@ def parse_expect(text: str) -> Expect:
         item = raw.strip().lower().removeprefix("http_")
         if len(item) == 3 and item.endswith("xx") and item[0] in "12345":
             classes.add(int(item[0]))
-        elif item.isdigit() and 100 <= int(item) <= 599:
+        elif re.fullmatch(r"[1-5][0-9][0-9]", item):  # ASCII digits only ("¹".isdigit() is True)
             codes.add(int(item))
         else:
             raise InputError(f"not a status class or code: {raw.strip()!r} (use e.g. 2xx,3xx or 200)",
@@ -88,7 +90,7 @@ def split_host_port(target: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port``."""
     host, sep, port = target.strip().rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
         raise InputError(f"expected HOST:PORT, got {target!r}", source="--tcp")
     return host, int(port)
 
@@ -171,7 +173,9 @@ def http_probe(url: str, *, method: str, expect: Expect, timeout: float, host_he
                 error = TIMEOUT
             elif code in _CURL_TLS_ERRORS:
                 error = TLS
-            elif code == _CURL_COULDNT_CONNECT and "refused" in message.lower():
+            elif code == _CURL_COULDNT_CONNECT and (
+                    curl.getinfo(pycurl.OS_ERRNO) == errno.ECONNREFUSED or "refused" in message.lower()):
+                # libcurl 8 says only "Could not connect to server"; the socket's errno tells refused apart.
                 error = REFUSED
             else:
                 error = CONNECTION
