@@ -54,7 +54,10 @@ _SUBCOMMAND_KEY = frozenset({"OBJECT", "MEMORY", "XINFO", "XGROUP"})
 
 # Key segments that are data, not structure: UUIDs, long hex (hashes, ObjectIds), numbers.
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_HEX_RE = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}(?![0-9A-Za-z])")
+# Hex needs a digit and a letter: a long pure number is {n} like any number, a word stays a word.
+_HEX_RE = re.compile(
+    r"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}(?![0-9A-Za-z])"
+)
 _NUM_RE = re.compile(r"\d+")
 
 # Commands that always scan or drop the whole keyspace, and those that walk one whole collection.
