@@ -328,7 +328,7 @@ def _probe_rows(report: Report) -> list[list[str]]:
 
 
 def _headers() -> list[str]:
-    return ["#", _("Time (UTC)"), _("Result"), _("Status"), _("Latency ms"), _("Error"), _("State")]
+    return ["#", _("Time (UTC)"), _("Result"), _("HTTP status"), _("Latency ms"), _("Error"), _("State")]
 
 
 def _summary(report: Report) -> str:
