@@ -4,6 +4,7 @@ form errors next to the fields they are about."""
 from __future__ import annotations
 
 import functools
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError, NotAllowed
@@ -22,6 +24,7 @@ def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @login_required
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _activate_timezone(request.user)
         try:
             return view(request, *args, **kwargs)
         except NotAllowed as exc:
@@ -30,6 +33,20 @@ def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             raise PermissionDenied(exc.errors["__all__"][0]) from None
 
     return wrapper
+
+
+def _activate_timezone(user: Any) -> None:
+    """Show times (and read datetime inputs) in the person's own time zone; the database stays in UTC."""
+    profile = getattr(user, "profile", None)
+    name = getattr(profile, "timezone", "") or ""
+    try:
+        zone = ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        timezone.deactivate()
+    else:
+        timezone.activate(zone)
 
 
 def require(user: Any, action: str) -> None:

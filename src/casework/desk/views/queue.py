@@ -117,7 +117,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "params": params.urlencode(),
         "my_tier": profile.tier if profile is not None else None,
     }
-    if is_htmx(request) and request.GET.get("after"):
+    if is_htmx(request) and request.GET.get("after"):  # "load more": just the next rows
         return render(request, "desk/queue/_rows.html", context)
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-results":
         return render(request, "desk/queue/_results.html", context)
