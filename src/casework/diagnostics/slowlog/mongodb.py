@@ -201,6 +201,16 @@ def _client_host(remote: Any) -> str | None:
     return host if sep and port.isdigit() else remote
 
 
+def _await_not_lock(entry: Entry) -> Entry:
+    """On a tailing getMore, mongod reports the awaitData wait for new oplog entries as timeAcquiringMicros
+    (the seed: 808.7 ms of 808 ms). That is not lock contention, so it is kept as ``extra["await_ms"]`` (summed
+    per shape by the digest) instead of ``lock_ms`` — else lock-wait-dominant would blame locks for it."""
+    if entry.internal_reason == OPLOG_TAILING and entry.lock_ms:
+        entry.extra["await_ms"] = entry.lock_ms
+        entry.lock_ms = None
+    return entry
+
+
 def _trim(text: str) -> str:
     text = text.strip()
     return text if len(text) <= EXAMPLE_MAX else text[:EXAMPLE_MAX] + "…"
@@ -245,26 +255,28 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
     app = attr.get("appName")
     if isinstance(app, str):
         extra["app"] = app
-    return Entry(
-        engine=ENGINE,
-        source=source,
-        line=lineno,
-        ts=_date(doc.get("t")),
-        duration_ms=float(duration),
-        fingerprint=fp,
-        example=_trim(line),
-        namespace=ns,
-        db=ns.partition(".")[0] if ns else None,
-        user=user,
-        client=_client_host(attr.get("remote")),
-        operation=operation,
-        examined=_int(attr.get("docsExamined")),
-        returned=_int(attr.get("nreturned")),
-        lock_ms=_lock_wait_ms(attr.get("locks")),
-        plan=plan if isinstance(plan, str) else None,
-        internal=reason is not None,
-        internal_reason=reason,
-        extra=extra,
+    return _await_not_lock(
+        Entry(
+            engine=ENGINE,
+            source=source,
+            line=lineno,
+            ts=_date(doc.get("t")),
+            duration_ms=float(duration),
+            fingerprint=fp,
+            example=_trim(line),
+            namespace=ns,
+            db=ns.partition(".")[0] if ns else None,
+            user=user,
+            client=_client_host(attr.get("remote")),
+            operation=operation,
+            examined=_int(attr.get("docsExamined")),
+            returned=_int(attr.get("nreturned")),
+            lock_ms=_lock_wait_ms(attr.get("locks")),
+            plan=plan if isinstance(plan, str) else None,
+            internal=reason is not None,
+            internal_reason=reason,
+            extra=extra,
+        )
     )
 
 
@@ -313,26 +325,28 @@ def _profile_entry(
     if ts is None:
         ts = _date(doc.get("ts"))
     db = o.get("db") or (ns.partition(".")[0] if ns else None)
-    return Entry(
-        engine=ENGINE,
-        source=source,
-        line=lineno,
-        ts=ts,
-        duration_ms=float(duration),
-        fingerprint=fp,
-        example=_trim(example),
-        namespace=ns,
-        db=db,
-        user=user,
-        client=o.get("client") or _client_host(doc.get("client")),
-        operation=operation,
-        examined=o.get("examined", _int(doc.get("docsExamined"))),
-        returned=o.get("returned", _int(doc.get("nreturned"))),
-        lock_ms=_lock_wait_ms(doc.get("locks")),
-        plan=plan if isinstance(plan, str) else None,
-        internal=reason is not None,
-        internal_reason=reason,
-        extra=extra,
+    return _await_not_lock(
+        Entry(
+            engine=ENGINE,
+            source=source,
+            line=lineno,
+            ts=ts,
+            duration_ms=float(duration),
+            fingerprint=fp,
+            example=_trim(example),
+            namespace=ns,
+            db=db,
+            user=user,
+            client=o.get("client") or _client_host(doc.get("client")),
+            operation=operation,
+            examined=o.get("examined", _int(doc.get("docsExamined"))),
+            returned=o.get("returned", _int(doc.get("nreturned"))),
+            lock_ms=_lock_wait_ms(doc.get("locks")),
+            plan=plan if isinstance(plan, str) else None,
+            internal=reason is not None,
+            internal_reason=reason,
+            extra=extra,
+        )
     )
 
 
@@ -401,24 +415,26 @@ def _text_entry(
         extra["keys_examined"] = stats_["keysExamined"]
     if parts.app:
         extra["app"] = parts.app
-    return Entry(
-        engine=ENGINE,
-        source=source,
-        line=lineno,
-        ts=parts.ts,
-        duration_ms=parts.duration_ms,
-        fingerprint=fp,
-        example=_trim(line),
-        namespace=parts.ns,
-        db=parts.ns.partition(".")[0],
-        operation=operation,
-        examined=examined,
-        returned=stats_.get("nreturned"),
-        lock_ms=parts.lock_ms,
-        plan=parts.plan,
-        internal=reason is not None,
-        internal_reason=reason,
-        extra=extra,
+    return _await_not_lock(
+        Entry(
+            engine=ENGINE,
+            source=source,
+            line=lineno,
+            ts=parts.ts,
+            duration_ms=parts.duration_ms,
+            fingerprint=fp,
+            example=_trim(line),
+            namespace=parts.ns,
+            db=parts.ns.partition(".")[0],
+            operation=operation,
+            examined=examined,
+            returned=stats_.get("nreturned"),
+            lock_ms=parts.lock_ms,
+            plan=parts.plan,
+            internal=reason is not None,
+            internal_reason=reason,
+            extra=extra,
+        )
     )
 
 
@@ -566,7 +582,7 @@ def _oplog_finding(shapes: list[Shape]) -> Finding:
             clients[k] = clients.get(k, 0) + v
     m = _MAXTIME_RE.search(worst.example)
     max_time = int(m.group(1)) if m else None
-    lock = sum(s.lock_ms for s in shapes)
+    lock = sum(s.lock_ms + float(s.extra.get("await_ms", 0) or 0) for s in shapes)
     detail = _(
         "{count} slow entries ({total} ms in all) are getMore/find on local.oplog.rs by {users}: a secondary "
         "(or a change stream) tailing the primary's oplog to replicate its writes — the server's own work, "

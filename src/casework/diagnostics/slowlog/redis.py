@@ -335,7 +335,7 @@ def _parse_json(numbered: Iterable[tuple[int, str]], source: str, stats: ParseSt
 def sniff(head: str) -> int:
     """Confidence that ``head`` is a Redis slow log (redis-cli text or JSON)."""
     sample = head[:65536]
-    if re.search(r"^1\) 1\) \(integer\) \d+\s*$", sample, re.M):
+    if re.search(r"^ *1\) 1\) \(integer\) \d+\s*$", sample, re.M):  # " 1)" when there are 10+ entries
         return 95
     stripped = sample.lstrip()
     if stripped.startswith("[[") and re.match(r"\[\[\s*\d+\s*,\s*\d{9,}\s*,\s*\d+\s*,\s*\[", stripped):
