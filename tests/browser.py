@@ -1,8 +1,12 @@
 """Shared Playwright helpers for the desk's browser tests: Debian's Chromium against pytest-django's live server.
 
-Import the fixtures into a test module (pytest finds imported fixtures)::
+Re-export the fixtures in a test module (pytest finds fixtures that are module attributes)::
 
-    from browser import chromium, desk_page, login, logout, make_user, screenshot  # noqa: F401
+    import browser
+    from browser import login, make_user, screenshot
+
+    chromium = browser.chromium
+    desk_page = browser.desk_page
 
     @pytest.mark.browser
     def test_something(desk_page, live_server):

@@ -4,9 +4,9 @@ form errors next to the fields they are about."""
 from __future__ import annotations
 
 import functools
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib.auth.decorators import login_required
