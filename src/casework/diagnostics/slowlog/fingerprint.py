@@ -75,7 +75,9 @@ def _fingerprint(query: str, dialect: str) -> str:
         m = _CALL.match(query)
         if m:
             return m.group(1).lower()
-    if head in ("inse", "repl") and "," in query:
+    # pt cuts a multi-row INSERT after its first row (speed, and mysqldump); that also drops a trailing
+    # ON CONFLICT, so PostgreSQL keeps the whole statement and relies on the VALUES collapse below.
+    if not pg and head in ("inse", "repl") and "," in query:
         m = _MULTI_INSERT.match(query)
         if m:
             query = m.group(1)  # shorten multi-row INSERT ASAP, as pt does
