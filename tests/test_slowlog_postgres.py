@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from conftest import DATA
 from services import POSTGRES_URL, require_port, unavailable
 from slowlog_sql_helpers import digest_all
