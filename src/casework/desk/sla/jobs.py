@@ -20,6 +20,7 @@ from casework.desk.sla import notify, state
 from casework.desk.sla.machine import SLAState
 from casework.desk.sla.models import Notification, TicketSLA
 from casework.desk.tickets import events
+from casework.desk.tickets.models import OPEN_STATUSES, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,29 @@ def _record_ticket(ticket_id: int, now: datetime) -> int:
         if not due:  # the stored check time was stale (e.g. calendar edited): rebuild it
             state.recompute(ticket)
         return len(due)
+
+
+def reapply_open_tickets() -> int:
+    """After a policy or calendar edit: rebuild the SLA state of every open ticket from its log with the new
+    rules (closed history keeps what it was measured with). In scale-out mode a worker does it."""
+    if settings.CELERY_BROKER_URL:
+        reapply_task.delay()
+        return Ticket.objects.filter(status__in=OPEN_STATUSES).count()
+    return _reapply()
+
+
+def _reapply() -> int:
+    count = 0
+    qs = Ticket.objects.filter(status__in=OPEN_STATUSES).select_related("organisation", "product")
+    for ticket in qs.iterator(chunk_size=500):
+        state.recompute(ticket)
+        count += 1
+    return count
+
+
+@shared_task(name="casework.desk.sla.reapply_open_tickets")
+def reapply_task() -> int:
+    return _reapply()
 
 
 @shared_task(name="casework.desk.sla.check_breaches")

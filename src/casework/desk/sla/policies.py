@@ -153,3 +153,56 @@ def ensure_default_policies() -> None:
         for position, (name, conditions, targets, business) in enumerate(DEFAULT_POLICIES, start=1):
             SLAPolicy.objects.create(name=name, position=position * 10, targets=targets,
                                      calendar=cal if business else None, **conditions)
+
+
+# --- saving (the lead's pages) ----------------------------------------------------------------------------
+
+
+def save_policy(*, policy: SLAPolicy | None, name: str, position: int, active: bool, severities: list[str],
+                org_tiers: list[str], lines: list[str], products: list[str], targets: Any,
+                calendar: BusinessCalendar | None) -> SLAPolicy:
+    from casework.desk.team.models import Line, Product
+
+    errors: dict[str, list[str]] = {}
+    clean = {}
+    try:
+        clean = clean_targets(targets)
+    except DeskError as exc:
+        errors.update(exc.errors)
+    unknown_lines = sorted(set(lines) - set(Line.objects.filter(code__in=lines).values_list("code", flat=True)))
+    if unknown_lines:
+        errors["lines"] = [_("Unknown line: %(codes)s") % {"codes": ", ".join(unknown_lines)}]
+    unknown = sorted(set(products) - set(Product.objects.filter(code__in=products).values_list("code", flat=True)))
+    if unknown:
+        errors["products"] = [_("Unknown product: %(codes)s") % {"codes": ", ".join(unknown)}]
+    if bad := sorted(set(severities) - set(SEVERITIES)):
+        errors["severities"] = [_("Unknown severity: %(s)s") % {"s": ", ".join(bad)}]
+    if bad := sorted(set(org_tiers) - set(ORG_TIERS)):
+        errors["org_tiers"] = [_("Unknown organisation tier: %(s)s") % {"s": ", ".join(bad)}]
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("A name is required.")]
+    elif SLAPolicy.objects.filter(name=name).exclude(pk=policy.pk if policy else None).exists():
+        errors["name"] = [_("Another policy has this name.")]
+    if errors:
+        raise DeskError(errors)
+    policy = policy or SLAPolicy()
+    policy.name, policy.position, policy.active = name, position, active
+    policy.severities, policy.org_tiers, policy.lines, policy.products = severities, org_tiers, lines, products
+    policy.targets, policy.calendar = clean, calendar
+    policy.save()
+    return policy
+
+
+def save_calendar(*, calendar: BusinessCalendar | None, name: str, timezone: str, hours: Any,
+                  holidays: Any) -> BusinessCalendar:
+    name = (name or "").strip()
+    if not name:
+        raise DeskError({"name": [_("A name is required.")]})
+    if BusinessCalendar.objects.filter(name=name).exclude(pk=calendar.pk if calendar else None).exists():
+        raise DeskError({"name": [_("Another calendar has this name.")]})
+    tz, norm, days = clean_calendar(timezone=timezone, hours=hours, holidays=holidays)
+    calendar = calendar or BusinessCalendar()
+    calendar.name, calendar.timezone, calendar.hours, calendar.holidays = name, tz, norm, days
+    calendar.save()
+    return calendar
