@@ -176,3 +176,46 @@ def test_recomputed_state_equals_live_state_on_the_demo_data():
         assert_live_equals_recomputed(ticket)
     kinds = set(Ticket.objects.values_list("events__kind", flat=True))
     assert {EventKind.SLA_PAUSED, EventKind.SLA_RESUMED, EventKind.SLA_BREACHED} <= kinds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedded_scheduler_records_breaches_in_the_background():
+    import time as _time
+
+    from django.db import OperationalError
+
+    from casework.desk.team.models import Organisation
+    from casework.desk.team.reference import ensure_reference_data
+
+    ensure_reference_data()
+    ensure_default_policies()
+    org = Organisation.objects.create(name="Late Org")
+    ticket = services.create_ticket(organisation=org, contact=None, product="oss", subject="No answer",
+                                    description="waiting", at=datetime(2026, 1, 5, 10, tzinfo=SH))
+    jobs._started.clear()  # the scheduler starts once per process; the test owns this process
+    stop = jobs.start_embedded_scheduler(interval=0.05)
+    try:
+        deadline = _time.monotonic() + 20
+        while _time.monotonic() < deadline:
+            try:
+                if ticket.events.filter(kind=EventKind.SLA_BREACHED).count() == 2:
+                    break
+            except OperationalError:  # SQLite's shared-cache test database locks tables while the job writes
+                pass
+            _time.sleep(0.05)
+    finally:
+        stop.set()
+        jobs._started.clear()
+    assert set(ticket.events.filter(kind=EventKind.SLA_BREACHED).values_list("data__clock", flat=True)) == \
+        {"first_response", "resolution"}
+
+
+def test_celery_beat_schedules_the_breach_task(world):
+    from casework.desk.celery import app
+
+    entry = app.conf.beat_schedule["sla-breach-check"]
+    assert entry["task"] == "casework.desk.sla.check_breaches"
+    assert entry["task"] in app.tasks  # registered through ``imports``
+    open_ticket(world, at=MON_10)
+    # Run the registered task the way a worker would (in-process here; the broker is only transport).
+    assert app.tasks[entry["task"]].apply().get() == 2
