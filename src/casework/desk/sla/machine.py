@@ -208,7 +208,7 @@ class SLAState:
                 state = "idle"
             out.append(ClockView(
                 name=name, state=state, target_seconds=clock.target, elapsed_seconds=round(elapsed, 3),
-                remaining_seconds=round(remaining, 3), due_at=clock.due_at if clock.active else None,
+                remaining_seconds=round(remaining, 3), due_at=clock.due_at if clock.counting else None,
                 about_to_breach=clock.counting and 0 <= remaining < clock.target * WARN_SHARE,
                 breached=breached,
             ))
