@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 
 from casework.desk.api import errors
 from casework.desk.api.auth import API_AUTH
+from casework.desk.api.render import ORJSONRenderer
 from casework.desk.api.rules import router as rules_router
 from casework.desk.api.tickets import router as tickets_router
 
@@ -23,6 +24,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
     auth=API_AUTH,
+    renderer=ORJSONRenderer(),
 )
 errors.install(api)
 api.add_router("/", tickets_router)
