@@ -201,6 +201,10 @@ def test_customer_reads_the_conversation_but_no_internal_notes(client, world):
     kinds = {e["kind"] for e in body["events"]}
     assert kinds <= {"created", "status_changed", "replied", "customer_replied", "rated"}
     assert "escalated" not in kinds and "noted" not in kinds
+    moves = [e["data"] for e in body["events"] if e["kind"] == "status_changed"]
+    assert {"from": "new", "to": "assigned"} in moves and {"from": "assigned", "to": "escalated"} in moves
+    replies = [e["data"] for e in body["events"] if e["kind"] == "replied"]
+    assert replies == [{"message": body["messages"][0]["id"]}]
     raw = get(client, f"/tickets/{ticket.ref}", customer).content.decode()
     assert NOTE_MARKER not in raw and SUMMARY.findings not in raw
     assert body["allowed_actions"] == ["reply", "view"]
@@ -271,6 +275,10 @@ def test_return_with_a_reason_counts_a_bounce(client, world):
     assert response.status_code == 200
     assert response.json()["tier"] == "T0" and response.json()["bounces"] == 1
     assert response.json()["assignee"] == "t0_x"  # back to whoever escalated it
+    # The customer sees the status move but not the internal reason of the bounce.
+    seen = get(client, f"/tickets/{ref}", world.users["cust_a"])
+    assert "No request ids" not in seen.content.decode()
+    assert {"from": "escalated", "to": "assigned"} in [e["data"] for e in seen.json()["events"]]
 
 
 def test_reassign_needs_a_known_line_and_a_reason(client, world):

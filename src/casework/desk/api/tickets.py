@@ -31,9 +31,9 @@ ERRORS = {400: schemas.Errors, 403: schemas.Errors, 404: schemas.Errors, 409: sc
 # bounce reasons or internal notes. Per kind, the payload keys that are safe to show.
 CUSTOMER_EVENTS: dict[str, tuple[str, ...]] = {
     EventKind.CREATED: ("product", "severity", "subject"),
-    EventKind.STATUS_CHANGED: ("old", "new"),
-    EventKind.REPLIED: ("message_id",),
-    EventKind.CUSTOMER_REPLIED: ("message_id",),
+    EventKind.STATUS_CHANGED: ("from", "to"),  # not "reason": a bounce's reason is internal
+    EventKind.REPLIED: ("message",),
+    EventKind.CUSTOMER_REPLIED: ("message",),
     EventKind.RATED: ("rating", "comment"),
 }
 
