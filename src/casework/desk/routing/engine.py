@@ -78,11 +78,15 @@ class CompiledRule:
     def has_text_conditions(self) -> bool:
         return bool(self.keywords) or self.regex is not None
 
-    def matches_text(self, facts: TicketFacts, text_lower: str) -> bool:
+    def matches_text(self, facts: TicketFacts, text_lower: str, text: str | None = None) -> bool:
+        """``text`` is subject + newline + description, passed by callers that check many rules (built once)."""
         if self.keywords and not any(k in text_lower for k in self.keywords):
             return False
-        if self.regex is not None and self.regex.search(facts.subject + "\n" + facts.description) is None:
-            return False
+        if self.regex is not None:
+            if text is None:
+                text = facts.subject + "\n" + facts.description
+            if self.regex.search(text) is None:
+                return False
         return True
 
     @property
@@ -181,10 +185,11 @@ _FALLBACK = Decision(line=None, rule=FALLBACK_RULE, severity=None, tags=())
 
 
 def decide(rules: Sequence[CompiledRule], facts: TicketFacts) -> Decision:
-    text_lower = (facts.subject + "\n" + facts.description).lower()
+    text = facts.subject + "\n" + facts.description
+    text_lower = text.lower()
     for rule in rules:
-        if rule.matches(facts, text_lower):
-            return Decision(line=rule.line, rule=rule.name, severity=rule.severity, tags=rule.tags)
+        if rule.matches_fields(facts) and rule.matches_text(facts, text_lower, text):
+            return rule.decision
     return _FALLBACK
 
 
@@ -226,8 +231,9 @@ class Router:
             plan = self._plans[key] = self._plan(facts)
         text_rules, otherwise = plan
         if text_rules:
-            text_lower = (facts.subject + "\n" + facts.description).lower()
+            text = facts.subject + "\n" + facts.description
+            text_lower = text.lower()
             for rule in text_rules:
-                if rule.matches_text(facts, text_lower):
+                if rule.matches_text(facts, text_lower, text):
                     return rule.decision
         return otherwise
