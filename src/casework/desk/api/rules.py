@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Path, Router
 
 from casework.desk.access import permissions
 from casework.desk.api import schemas
@@ -23,6 +23,7 @@ from casework.desk.routing.simulate import simulate
 
 router = Router(tags=["rules"])
 
+VERSION = Path(..., ge=1, le=schemas.MAX_VERSION)
 ERRORS = {400: schemas.Errors, 403: schemas.Errors, 404: schemas.Errors, 409: schemas.Errors, 422: schemas.Errors}
 
 
@@ -50,7 +51,7 @@ def list_rules(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/rules/{int:version}", response={200: schemas.RuleSetDetail, **ERRORS}, summary="Read one version")
-def read_rules(request: HttpRequest, version: int) -> dict[str, Any]:
+def read_rules(request: HttpRequest, version: int = VERSION) -> dict[str, Any]:
     permissions.require(actor(request), "view_rules")
     return ruleset_out(rulesets.get(version), with_rules=True)
 
@@ -85,7 +86,7 @@ def simulate_rules(request: HttpRequest, payload: schemas.SimulateIn) -> dict[st
 
 
 @router.post("/rules/{int:version}/publish", response={200: schemas.RuleSetDetail, **ERRORS}, summary="Publish a draft")
-def publish_rules(request: HttpRequest, version: int) -> dict[str, Any]:
+def publish_rules(request: HttpRequest, version: int = VERSION) -> dict[str, Any]:
     """The draft goes live; the previously published version is retired in the same transaction."""
     user = actor(request)
     permissions.require(user, "edit_rules")

@@ -6,6 +6,44 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import field_validator
+
+# Largest id the databases store (bigint); a larger number in a filter would crash SQLite's driver.
+MAX_ID = 2**63 - 1
+MAX_VERSION = 2**31 - 1  # RuleSet.version is a PositiveIntegerField
+
+
+def text_problem(value: Any) -> str | None:
+    """Why ``value`` (or a string nested in it) cannot be stored, or None. PostgreSQL refuses NUL characters in
+    text and jsonb, and no database stores lone surrogates (``"\\ud800"`` is valid JSON but not UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain NUL (\\u0000) characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text (no lone surrogates)"
+        return None
+    if isinstance(value, dict):
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return None
+    return next((p for p in map(text_problem, items) if p), None)
+
+
+class Input(Schema):
+    """Base of every request schema: text the databases cannot store is refused per field (422), the same on
+    SQLite and PostgreSQL, instead of failing inside a transaction."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Errors(Schema):
@@ -89,7 +127,7 @@ class TicketPage(Schema):
     next: str | None = Field(None, description="Opaque cursor of the next page; null on the last page.")
 
 
-class TicketIn(Schema):
+class TicketIn(Input):
     product: str = Field(..., description="Product code, e.g. oss, ecs, rds-mysql.")
     subject: str
     description: str
@@ -99,18 +137,20 @@ class TicketIn(Schema):
     identifiers: dict[str, Any] | None = Field(
         None, description="instance_ids, request_ids, domains (lists), window_start, window_end (ISO times)."
     )
-    organisation: int | None = Field(None, description="Organisation id; engineers and leads only (customers: theirs).")
+    organisation: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Organisation id; engineers and leads only (customers: theirs)."
+    )
     contact: str | None = Field(None, description="Username of a contact of that organisation (engineers, leads).")
 
 
-class TicketFilters(Schema):
+class TicketFilters(Input):
     status: str | None = Field(None, description="One status or several separated by commas.")
     line: str | None = Field(None, description="Line code.")
     product: str | None = Field(None, description="Product code.")
     severity: str | None = Field(None, description="P1..P4, or several separated by commas.")
     tier: str | None = Field(None, description="T0, L1 or L2.")
     assignee: str | None = Field(None, description="'me', 'none' (unassigned) or a username.")
-    organisation: int | None = Field(None, description="Organisation id.")
+    organisation: int | None = Field(None, ge=1, le=MAX_ID, description="Organisation id.")
     q: str | None = Field(None, description="Text searched in the subject.")
     created_after: datetime | None = None
     created_before: datetime | None = None
@@ -118,16 +158,16 @@ class TicketFilters(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class ReplyIn(Schema):
+class ReplyIn(Input):
     body: str
     pending_customer: bool = Field(False, description="Engineers: wait for the customer after this reply.")
 
 
-class NoteIn(Schema):
+class NoteIn(Input):
     body: str
 
 
-class EscalateIn(Schema):
+class EscalateIn(Input):
     """The structured case summary an escalation must carry; every field is required by the desk."""
 
     problem: str = ""
@@ -138,20 +178,20 @@ class EscalateIn(Schema):
     impact: str = Field("", description="Customer impact.")
 
 
-class ReturnIn(Schema):
+class ReturnIn(Input):
     reason: str = ""
 
 
-class ReassignIn(Schema):
+class ReassignIn(Input):
     line: str = Field(..., description="Code of the line the ticket moves to.")
     reason: str = ""
 
 
-class ResolveIn(Schema):
+class ResolveIn(Input):
     note: str = Field("", description="Optional public closing reply: what fixed it.")
 
 
-class StatusIn(Schema):
+class StatusIn(Input):
     status: str
     reason: str = ""
 
@@ -171,21 +211,21 @@ class RuleSetDetail(RuleSetOut):
     rules: list[dict[str, Any]]
 
 
-class SimulateIn(Schema):
+class SimulateIn(Input):
     rules: list[dict[str, Any]] | None = Field(None, description="A draft rule list; or name a stored version.")
-    version: int | None = Field(None, description="A stored rule set version to replay instead of 'rules'.")
+    version: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="A stored rule set version to replay instead of 'rules'."
+    )
     since: datetime
     until: datetime
     sample: int = Field(5, ge=0, le=50)
 
 
-class PublishIn(Schema):
-    note: str = ""
-
-
-class DraftIn(Schema):
+class DraftIn(Input):
     rules: list[dict[str, Any]] | None = Field(None, description="The rules of the new draft (validated).")
-    from_version: int | None = Field(None, description="Copy this version instead (default: the published one).")
+    from_version: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="Copy this version instead (default: the published one)."
+    )
     note: str = ""
 
 
