@@ -8,6 +8,7 @@ of another organisation learns nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from casework.desk.errors import NotAllowed
 from casework.desk.team.models import Role
 from casework.desk.tickets.models import OPEN_STATUSES, Status, Ticket
 
+_REF_SHAPE = re.compile(r"[A-Za-z0-9]{1,12}")
 ENGINEER_ROLES = frozenset({Role.T0, Role.L1, Role.L2})
 STAFF_ROLES = frozenset({Role.LEAD, Role.ADMIN})
 
@@ -141,9 +143,14 @@ def require(user: Any, action: str, ticket: Ticket | None = None) -> None:
 
 def ticket_for(user: Any, ref: str, action: str = "view") -> Ticket:
     """Fetch a ticket by its short id for ``user``; 404 if it does not exist or is not visible to them."""
-    ticket = (
-        Ticket.objects.select_related("organisation", "product", "line", "assignee", "contact").filter(ref=ref).first()
-    )
+    # A ref that cannot exist is answered like one that does not, before the query: PostgreSQL raises on a NUL
+    # byte in a URL-decoded ref ("/tickets/a%00b"), which would otherwise be a 500.
+    ticket = None
+    if _REF_SHAPE.fullmatch(ref or ""):
+        ticket = (
+            Ticket.objects.select_related("organisation", "product", "line", "assignee", "contact")
+            .filter(ref=ref).first()
+        )
     if ticket is None or not can_see(user, ticket):
         raise NotAllowed(_("No such ticket."), status=404)
     require(user, action, ticket)
