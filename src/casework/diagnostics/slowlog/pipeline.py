@@ -9,7 +9,9 @@ is bounded by the number of shapes.
 
 from __future__ import annotations
 
+import gzip
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from types import ModuleType
@@ -55,33 +57,17 @@ def digest_inputs(
         src = reader.describe(path)
         stream = reader.open_binary(src)
         try:
-            head_bytes = stream.read(detect.SNIFF_BYTES)
-            head_stats = ParseStats()
-            head = reader.decode(head_bytes, head_stats)
-            if not head.strip():
-                raise InputError("empty file: no slow-log entries to digest", source=src.name)
-            if input_format:
-                module, fmt = detect.for_format(input_format)
-            else:
-                module, fmt = detect.detect(head, source=src.name), None
-            used[module.ENGINE] = module
-            order = index * ORDER_STRIDE
-            if (
-                workers > 1
-                and not src.compressed
-                and src.path is not None
-                and (src.size or 0) >= PARALLEL_MIN_BYTES
-                and hasattr(module, "chunk_start")
-                and hasattr(module, "parse_text")
-            ):
-                stream.close()
-                part = _parallel(src, module, fmt, options=options, order=order, workers=workers,
-                                 progress=progress)
-            else:
-                part = _sequential(stream, head_bytes, src, module, fmt, options=options, order=order,
-                                   progress=progress)
+            part, module = _digest_file(src, stream, index, options=options, input_format=input_format,
+                                        workers=workers, progress=progress)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InputError(f"corrupt or truncated compressed data ({exc})", source=src.name) from None
+        except OSError as exc:
+            if not src.compressed or isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+                raise
+            raise InputError(f"corrupt or truncated compressed data ({exc})", source=src.name) from None
         finally:
             stream.close()
+        used[module.ENGINE] = module
         total.merge(part)
     if redis_url:
         module = detect.engines().get("redis")
@@ -93,6 +79,35 @@ def digest_inputs(
                          order=len(paths) * ORDER_STRIDE)
         total.merge(part)
     return finish(total, options=options, engines=used)
+
+
+def _digest_file(src: reader.Source, stream, index: int, *, options: Options, input_format: str | None,  # type: ignore[no-untyped-def]
+                 workers: int, progress: Progress | None) -> tuple[Partial, ModuleType]:
+    head_bytes = stream.read(detect.SNIFF_BYTES)
+    head_stats = ParseStats()
+    head = reader.decode(head_bytes, head_stats)
+    if not head.strip():
+        raise InputError("empty file: no slow-log entries to digest", source=src.name)
+    if input_format:
+        module, fmt = detect.for_format(input_format)
+    else:
+        module, fmt = detect.detect(head, source=src.name), None
+    order = index * ORDER_STRIDE
+    if (
+        workers > 1
+        and not src.compressed
+        and src.path is not None
+        and (src.size or 0) >= PARALLEL_MIN_BYTES
+        and hasattr(module, "chunk_start")
+        and hasattr(module, "parse_text")
+    ):
+        stream.close()
+        part = _parallel(src, module, fmt, options=options, order=order, workers=workers,
+                         progress=progress)
+    else:
+        part = _sequential(stream, head_bytes, src, module, fmt, options=options, order=order,
+                           progress=progress)
+    return part, module
 
 
 def _sequential(stream, head: bytes, src: reader.Source, module: ModuleType, fmt: str | None, *,  # type: ignore[no-untyped-def]
