@@ -48,6 +48,9 @@ N_ORGS = 500
 BUSY_LINES = {"compute": 4, "network": 4, "storage": 3, "database": 3, "container": 2, "cdn": 2, "security": 1,
               "middleware": 1, "fallback": 1}
 ENGINEERS_PER_LINE = {"t0": 6, "l1": 3, "l2": 2}
+# Where the running clocks stand: due between 5 % of the target ago and 115 % of it from now, uniformly — a desk
+# that mostly keeps its SLA: ~4 % overdue, ~22 % in their last quarter, the rest comfortably running.
+SLA_DUE_SQL = "(random() * 1.2 - 0.05)"
 
 
 def log(msg: str) -> None:
@@ -228,14 +231,14 @@ def fill_postgres(tickets: int, events_mean: int) -> dict[str, object]:
         cur.execute(f"""
             INSERT INTO desk_ticketsla (ticket_id, policy_id, state, due_at, warn_at, check_at, paused, breached,
                                         updated_at)
-            SELECT id, {policy_id}, '{{}}'::jsonb, due, due - interval '1 hour',
+            SELECT id, {policy_id}, '{{}}'::jsonb, due, due - target / 4,
                    CASE WHEN due IS NOT NULL AND NOT breached THEN due END, status = 'pending_customer', breached,
                    updated_at
-            FROM (SELECT id, status, updated_at, (id % 13 = 0) AS breached,
+            FROM (SELECT id, status, updated_at, target, (id % 13 = 0) AS breached,
                          CASE WHEN status IN ('new', 'assigned', 'in_progress', 'escalated')
-                              THEN created_at + (CASE severity WHEN 'P1' THEN 8 WHEN 'P2' THEN 16 WHEN 'P3' THEN 45
-                                                 ELSE 90 END) * interval '1 hour' END AS due
-                  FROM desk_ticket) t
+                              THEN now() + target * {SLA_DUE_SQL} END AS due
+                  FROM (SELECT *, (CASE severity WHEN 'P1' THEN 8 WHEN 'P2' THEN 16 WHEN 'P3' THEN 45 ELSE 90 END)
+                                  * interval '1 hour' AS target FROM desk_ticket) tt) t
         """)
         for defs in saved.values():
             for name, ddl in defs:
@@ -311,10 +314,11 @@ def fill_sqlite(tickets: int, events_mean: int) -> dict[str, object]:
             message_rows.append((tid, contact if s == 1 else assignee,
                                  "Here is the request id you asked for." if s == 1 else "Checked the bucket policy.",
                                  False, created + s * timedelta(minutes=31)))
-        due = created + timedelta(hours=hours[severity]) if status in ("new", "assigned", "in_progress",
-                                                                        "escalated") else None
+        target = timedelta(hours=hours[severity])
+        running = status in ("new", "assigned", "in_progress", "escalated")
+        due = now + target * (rng.random() * 1.2 - 0.05) if running else None
         breached = tid % 13 == 0
-        sla_rows.append((tid, policy_id, "{}", due, due - timedelta(hours=1) if due else None,
+        sla_rows.append((tid, policy_id, "{}", due, due - target / 4 if due else None,
                          due if due and not breached else None, status == "pending_customer", breached, updated))
     with transaction.atomic(), connection.cursor() as cur:
         cur.executemany("INSERT INTO desk_ticketevent (ticket_id, kind, actor_id, line_id, tier, engineer_id, data, "
@@ -406,11 +410,24 @@ request = function()
   i = i + 1
   return wrk.format("GET", paths[(i %% #paths) + 1])
 end
-local non2xx = 0
+-- Each wrk thread has its own Lua state: count non-200 answers per thread and collect them in done().
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+non200 = 0
+first_bad = ""
 response = function(status, headers, body)
-  if status ~= 200 then non2xx = non2xx + 1 end
+  if status ~= 200 then
+    non200 = non200 + 1
+    if first_bad == "" then first_bad = tostring(status) .. " " .. (headers["Location"] or "") end
+  end
 end
 done = function(summary, latency, requests)
+  local bad, sample = 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + t:get("non200")
+    if sample == "" then sample = t:get("first_bad") end
+  end
+  io.write(string.format("NON200 %%d %%s\n", bad, sample))
   local e = summary.errors
   io.write(string.format("RESULT {\"requests\": %%d, \"seconds\": %%.3f, \"p50_ms\": %%.2f, \"p95_ms\": %%.2f, " ..
     "\"p99_ms\": %%.2f, \"max_ms\": %%.2f, \"errors\": {\"connect\": %%d, \"read\": %%d, \"write\": %%d, " ..
@@ -437,6 +454,9 @@ def _wrk(base: str, target: dict[str, object], *, duration: int, connections: in
                               "-s", str(script), base], capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line[len("RESULT "):])
+    non200 = next(ln for ln in out.splitlines() if ln.startswith("NON200 ")).split(" ", 2)
+    result["non_200"] = int(non200[1])
+    result["first_non_200"] = non200[2].strip() if len(non200) > 2 else ""
     result["rps"] = round(result["requests"] / result["seconds"], 1)
     return result
 
@@ -452,8 +472,26 @@ def _wait_port(host: str, port: int, timeout: float = 60) -> None:
     raise SystemExit(f"gunicorn did not listen on {host}:{port}")
 
 
+def _free_port() -> int:
+    # Other services (and other people's dev servers) share this machine: never assume a port is ours.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _check(base: str, target: dict[str, object]) -> None:
+    """One request with the target's credentials must answer 200, or the whole measurement is meaningless."""
+    import urllib.request
+
+    request = urllib.request.Request(base + target["paths"][0], headers=target["headers"])
+    with urllib.request.urlopen(request, timeout=30) as answer:  # redirects to /login/ would end on 200 too:
+        if answer.status != 200 or answer.geturl() != base + target["paths"][0]:
+            raise SystemExit(f"{target['name']}: {answer.status} {answer.geturl()}")
+
+
 def phase_measure(backend: str, *, duration: int, connections: int, workers: int, port: int) -> None:
     _django()
+    port = port or _free_port()
     fill = json.loads((RESULTS / f"desk_scale_fill_{backend}.json").read_text())
     targets = _targets(fill["token"])
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
@@ -466,8 +504,11 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
     results = []
     try:
         _wait_port("127.0.0.1", port)
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({server.returncode}); is port {port} taken?")
         base = f"http://127.0.0.1:{port}"
         for target in targets:
+            _check(base, target)
             _wrk(base, target, duration=3, connections=connections, threads=2)  # warm-up: imports, caches
             result = _wrk(base, target, duration=duration, connections=connections, threads=2)
             result["name"] = target["name"]
@@ -540,7 +581,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds per URL")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--skip-fill", action="store_true", help="measure the existing bench database")
     parser.add_argument("--refill", action="store_true", help="drop and refill the bench database")
     parser.add_argument("--fill-only", action="store_true", help="fill, do not measure")

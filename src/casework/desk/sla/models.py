@@ -92,6 +92,8 @@ class TicketSLA(models.Model):
             # The breach job and the "about to breach" tab: running clocks by due time.
             models.Index(fields=["due_at"], name="sla_due", condition=models.Q(due_at__isnull=False)),
             models.Index(fields=["check_at"], name="sla_check", condition=models.Q(check_at__isnull=False)),
+            # "About to breach": running clocks whose warning time has passed, without reading the others.
+            models.Index(fields=["warn_at"], name="sla_warn", condition=models.Q(due_at__isnull=False)),
         ]
 
 
