@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='ticketsla',
-            index=models.Index(condition=models.Q(('due_at__isnull', False)), fields=['warn_at'], name='sla_warn'),
+            index=models.Index(condition=models.Q(('warn_at__isnull', False)), fields=['warn_at'], name='sla_warn'),
         ),
         *[
             migrations.RunSQL(f"CREATE INDEX IF NOT EXISTS {name} ON {target}", f"DROP INDEX IF EXISTS {name}")

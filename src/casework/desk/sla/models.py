@@ -93,7 +93,9 @@ class TicketSLA(models.Model):
             models.Index(fields=["due_at"], name="sla_due", condition=models.Q(due_at__isnull=False)),
             models.Index(fields=["check_at"], name="sla_check", condition=models.Q(check_at__isnull=False)),
             # "About to breach": running clocks whose warning time has passed, without reading the others.
-            models.Index(fields=["warn_at"], name="sla_warn", condition=models.Q(due_at__isnull=False)),
+            # Partial on warn_at itself: "warn_at <= now" implies it, so the planner uses the index and estimates
+            # the row count from warn_at's own statistics (not as if two correlated columns were independent).
+            models.Index(fields=["warn_at"], name="sla_warn", condition=models.Q(warn_at__isnull=False)),
         ]
 
 
