@@ -502,6 +502,7 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
         env=_env(backend), cwd=str(ROOT), start_new_session=True,
     )
     results = []
+    load_before = round(os.getloadavg()[0], 2)
     try:
         _wait_port("127.0.0.1", port)
         if server.poll() is not None:
@@ -511,6 +512,7 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
             _check(base, target)
             _wrk(base, target, duration=3, connections=connections, threads=2)  # warm-up: imports, caches
             result = _wrk(base, target, duration=duration, connections=connections, threads=2)
+            result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy
             result["name"] = target["name"]
             result["example"] = target["paths"][0]
             log(f"{backend}: {target['name']}: p95 {result['p95_ms']} ms, {result['rps']} req/s, "
@@ -521,6 +523,7 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
         server.wait(timeout=30)
     out = {"backend": backend, "fill": {k: v for k, v in fill.items() if k != "token"}, "connections": connections,
            "duration_s": duration, "gunicorn_workers": workers, "cpus": os.cpu_count(), "results": results,
+           "loadavg_1m_before": load_before,
            "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (RESULTS / f"desk_scale_{backend}.json").write_text(json.dumps(out, indent=2))
     explain(backend, targets)
@@ -625,11 +628,12 @@ def main() -> None:
         data = json.loads((RESULTS / f"desk_scale_{backend}.json").read_text())
         print(f"\n{backend}: {data['fill']['tickets']:,} tickets, {data['fill']['events']:,} events, "
               f"{data['connections']} connections, {data['gunicorn_workers']} gunicorn workers")
-        print("| URL | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|")
+        print("| URL | requests | req/s | p50 ms | p95 ms | p99 ms | errors | non-200 | load (1 min) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in data["results"]:
             errors = sum(r["errors"].values())
-            print(f"| {r['name']} (`{r['example']}`) | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
-                  f"| {errors} |")
+            print(f"| {r['name']} (`{r['example']}`) | {r['requests']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} "
+                  f"| {r['p99_ms']} | {errors} | {r['non_200']} | {r.get('loadavg_1m_after', '')} |")
 
 
 if __name__ == "__main__":
