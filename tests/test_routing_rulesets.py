@@ -181,3 +181,17 @@ def test_a_bare_list_imports_too(lead):
     imported = rulesets.import_yaml("- name: cdn\n  when: {products: [cdn, dcdn]}\n  then: {line: cdn}\n", actor=lead)
     assert imported.rules == [{"name": "cdn", "enabled": True, "when": {"products": ["cdn", "dcdn"]},
                                "then": {"line": "cdn"}}]
+
+
+def test_a_published_version_that_no_longer_compiles_routes_to_the_fallback_line(caplog):
+    """A version stored before a validation existed (here: a lookahead RE2 cannot run) must not stop intake."""
+    from desk_fixtures import make_world
+
+    world = make_world()
+    RuleSet.objects.filter(state=RuleSet.State.PUBLISHED).update(state=RuleSet.State.RETIRED)
+    RuleSet.objects.create(version=9, state=RuleSet.State.PUBLISHED,
+                           rules=[{"name": "old", "when": {"regex": "(?=foo)bar"}, "then": {"line": "storage"}}])
+    ticket = services.create_ticket(organisation=world.org_a, contact=world.customer_a, product="oss",
+                                    subject="foobar", description="x")
+    assert ticket.line.is_fallback and ticket.routed_rule == "fallback" and ticket.rules_version == 9
+    assert "cannot be compiled" in caplog.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import lru_cache
 
-from casework.desk.routing.engine import CompiledRule, Decision, Router, TicketFacts, compile_rules
+from casework.desk.routing.engine import CompiledRule, Decision, Router, RuleError, TicketFacts, compile_rules
 from casework.desk.routing.models import RuleSet
 from casework.desk.tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
@@ -15,7 +18,14 @@ def _router(version: int, published_at: datetime | None) -> Router:
     # Keyed by version *and* its publication time: a published version is never edited, but version numbers
     # repeat when a database is recreated (tests, a fresh demo), and a version-only key would then serve the
     # rules of a database that no longer exists. Every publish stamps a new ``published_at``.
-    return Router(compile_rules(RuleSet.objects.get(version=version).rules))
+    try:
+        return Router(compile_rules(RuleSet.objects.get(version=version).rules))
+    except RuleError as exc:
+        # Publishing validates every rule, so this only happens to a version stored before a validation rule
+        # existed (e.g. a regex RE2 cannot run). New tickets must still be created: they go to the fallback
+        # line — its purpose — and the log says why, instead of failing the customer's request.
+        logger.error("published rule set v%s cannot be compiled (%s); routing to the fallback line", version, exc)
+        return Router(())
 
 
 def published() -> tuple[int | None, list[CompiledRule]]:
