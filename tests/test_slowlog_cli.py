@@ -129,7 +129,12 @@ def test_unparsed_lines_are_reported(tmp_path: Path) -> None:
     assert doc["summary"]["entries"] == good.count("duration: ")
 
 
-@pytest.mark.parametrize("sample", [PT / "slow030.txt", PG / "light.postgres.log.bz2"], ids=lambda p: p.name)
+MONGO = DATA / "slowlog" / "mongodb"
+
+
+@pytest.mark.parametrize("sample", [PT / "slow030.txt", PG / "light.postgres.log.bz2", MONGO / "mongod44_slow.json.log",
+                                    MONGO / "mongod42_slow.log", MONGO / "mtools_collscans_2.4.log",
+                                    MONGO / "seed.tsv"], ids=lambda p: p.name)
 def test_parallel_chunks_equal_streaming(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: Path) -> None:
     # Decompress and repeat so the file has many entry boundaries to cut at.
     if sample.suffix == ".bz2":
@@ -148,3 +153,21 @@ def test_parallel_chunks_equal_streaming(tmp_path: Path, monkeypatch: pytest.Mon
     key = lambda d: sorted((s.fingerprint, s.count, round(s.total_ms, 3), s.example_line, s.examined) for s in d.shapes)  # noqa: E731
     assert key(seq) == key(par)
     assert seq.summary["lines"] == par.summary["lines"]
+    assert seq.summary["entries"] == par.summary["entries"] > 0
+    assert seq.summary["unparsed"] == par.summary["unparsed"]
+    assert seq.summary["unparsed_lines"] == par.summary["unparsed_lines"]
+
+
+def test_pretty_printed_profile_is_not_chunked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Profile exports may span lines: they stream whole even when large, and give the same digest."""
+    from casework.diagnostics.slowlog import mongodb
+
+    text = (MONGO / "profile_array.json").read_text()
+    assert mongodb.chunk_format(text, None) is None
+    assert mongodb.chunk_format('{"t":{"$date":"2024-01-01T00:00:00Z"}}', None) == "mongodb-json"
+    path = tmp_path / "profile.json"
+    path.write_text(text)
+    seq = pipeline.digest_inputs([str(path)], options=Options(top=0), workers=1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    par = pipeline.digest_inputs([str(path)], options=Options(top=0), workers=2)
+    assert [(s.fingerprint, s.count) for s in seq.shapes] == [(s.fingerprint, s.count) for s in par.shapes]

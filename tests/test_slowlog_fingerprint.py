@@ -85,3 +85,68 @@ def test_groups_like_pt_query_digest_on_its_samples(sample) -> None:  # type: ig
     assert {k: v[0] for k, v in ours.items()} == {k: v[0] for k, v in theirs.items()}
     for fp, (_, total) in theirs.items():
         assert ours[fp][1] == pytest.approx(total, abs=1e-5)
+
+
+# -- the memo key: key(q1) == key(q2) must imply fingerprint(q1) == fingerprint(q2) ------------------------------
+
+_TRICKY = st.sampled_from([
+    "'", '"', "\\", "''", "'a b'", "'1,2'", "'x''y'", "'/*'", "'*/'", "'--'", "'#'", "' in (1) '", "0x1f", "1e5",
+    "-", "+", ".", "-1", "+2.5", "1.", "b'01'", "x'ff'", "abc1", "t1", "fa", "false", "TRUE", "-false", "true-1",
+    "null", "NULL", "$1", "$12", "in", "IN (", "values", "VALUES (", "(", ")", ",", "?", " ", "\n", "\t", "/*", "*/",
+    "/*!40101 x*/", "--", "# c", "\n-- x\n", "order by", " asc", " ASC", "limit", "LIMIT 5", "union", " UNION ALL ",
+    "select", "SELECT a FROM t", "insert into t values ", "INSERT INTO t (a) VALUES ", "call p(", "use db",
+    "administrator command: Quit", "e", "f", "x", "_", "`t`", ";",
+])
+_QUERIES = st.lists(st.one_of(_TRICKY, st.text(alphabet="abef01x9'-+. ()$,\n", max_size=6)), max_size=14).map("".join)
+
+
+def _masked(draw_literals: list[str], skeleton: list[str]) -> str:
+    out = []
+    for i, part in enumerate(skeleton):
+        out.append(part)
+        if i < len(draw_literals):
+            out.append(draw_literals[i])
+    return "".join(out)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_QUERIES, st.sampled_from(["mysql", "postgres"]))
+def test_cache_key_determines_the_fingerprint(query: str, dialect: str) -> None:
+    """Where the key is the masked text, the fingerprint is a function of that text alone (the proof's claim)."""
+    from casework.diagnostics.slowlog.fingerprint import _fingerprint, _tail, cache_key
+
+    tag, text = cache_key(query, dialect)
+    if tag == dialect:
+        assert _tail(text, dialect == "postgres") == _fingerprint(query, dialect)
+    else:
+        assert text == query
+
+
+_LITERALS = st.one_of(
+    st.integers(min_value=-(10**9), max_value=10**9).map(str),
+    st.sampled_from(["0x1f", "1.5", "-0.25", "1e3", "b'1'", "''", "'it''s'"]),
+    st.text(alphabet=string.printable, max_size=8).map(lambda s: "'" + s.replace("'", "") + "'"),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_QUERIES, min_size=2, max_size=5), st.lists(_LITERALS, min_size=4, max_size=4),
+       st.lists(_LITERALS, min_size=4, max_size=4), st.sampled_from(["mysql", "postgres"]))
+def test_same_key_same_fingerprint(skeleton: list[str], a: list[str], b: list[str], dialect: str) -> None:
+    from casework.diagnostics.slowlog.fingerprint import _fingerprint, cache_key
+
+    q1, q2 = _masked(a, skeleton), _masked(b, skeleton)
+    if cache_key(q1, dialect) == cache_key(q2, dialect):
+        assert _fingerprint(q1, dialect) == _fingerprint(q2, dialect)
+    # and the memoised function agrees with the reference whatever was cached before
+    assert fingerprint(q1, dialect=dialect) == _fingerprint(q1, dialect)  # type: ignore[arg-type]
+    assert fingerprint(q2, dialect=dialect) == _fingerprint(q2, dialect)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["SELECT", "select", "(", " ", "\t", "\n", "/* c */", "/*", ";", "x1", "é", "\u2003",
+                                 "\u00a0", "INSERT;", "a", "1"]), max_size=6).map("".join))
+def test_operation_fast_path_agrees(query: str) -> None:
+    from casework.diagnostics.slowlog.fingerprint import _operation, operation
+
+    assert operation(query) == _operation(query)

@@ -120,6 +120,7 @@ class _Agg:
         self.sums: dict[str, float] = {}
 
     def add(self, e: Entry, order: int) -> None:
+        # The hot path (once per entry): locals, no helper calls for the common case.
         ms = e.duration_ms
         self.count += 1
         self.total += ms
@@ -127,13 +128,15 @@ class _Agg:
             self.min = ms
         if ms > self.max:
             self.max = ms
-        if self.exact is not None:
-            if len(self.exact) < EXACT_MAX:
-                self.exact.append(ms)
+        exact = self.exact
+        if exact is not None:
+            if len(exact) < EXACT_MAX:
+                exact.append(ms)
             else:
                 self.exact = None
-        b = _bucket(ms)
-        self.buckets[b] = self.buckets.get(b, 0) + 1
+        b = _ZERO if ms <= 0 else _floor(_log(ms) / _LOG_BASE)
+        buckets = self.buckets
+        buckets[b] = buckets.get(b, 0) + 1
         if e.examined:
             self.examined += e.examined
         if e.returned:
@@ -148,23 +151,52 @@ class _Agg:
                 self.reasons[e.internal_reason] += 1
         ts = e.ts
         if ts is not None:
-            if self.first is None or ts < self.first:
+            first = self.first
+            if first is None or ts < first:
                 self.first = ts
-            if self.last is None or ts > self.last:
+            last = self.last
+            if last is None or ts > last:
                 self.last = ts
+            minute = self.minute
             key = int(ts // self.width)
-            self.minute[key] = self.minute.get(key, 0) + 1
-            if len(self.minute) > MINUTE_BUCKETS_MAX:
+            minute[key] = minute.get(key, 0) + 1
+            if len(minute) > MINUTE_BUCKETS_MAX:
                 self._coarsen(self.width * 2)
-        _bump(self.dbs, e.db)
-        _bump(self.users, e.user)
-        _bump(self.clients, e.client)
-        _bump(self.namespaces, e.namespace)
-        _bump(self.operations, e.operation)
+        v = e.db
+        if v is not None:
+            c = self.dbs
+            c[v] = c.get(v, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        v = e.user
+        if v is not None:
+            c = self.users
+            c[v] = c.get(v, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        v = e.client
+        if v is not None:
+            c = self.clients
+            c[v] = c.get(v, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        v = e.namespace
+        if v is not None:
+            c = self.namespaces
+            c[v] = c.get(v, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        v = e.operation
+        if v is not None:
+            c = self.operations
+            c[v] = c.get(v, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
         if e.extra:
-            for k, v in e.extra.items():
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    self.sums[k] = self.sums.get(k, 0) + v
+            sums = self.sums
+            for k, x in e.extra.items():
+                if isinstance(x, int | float) and not isinstance(x, bool):
+                    sums[k] = sums.get(k, 0) + x
         if ms > self.example_ms:  # the slowest entry is the most telling example (as pt-query-digest does)
             self.example_ms = ms
             self.example = e.example
@@ -241,20 +273,15 @@ class _Agg:
 
 
 _ZERO = -(10**9)
+_TRIM_AT = TOP_VALUES * 2
+_floor = math.floor
+_log = math.log
 
 
 def _bucket(ms: float) -> int:
     if ms <= 0:
         return _ZERO
     return math.floor(math.log(ms) / _LOG_BASE)
-
-
-def _bump(counter: Counter[str], value: str | None) -> None:
-    if value is None:
-        return
-    counter[value] += 1
-    if len(counter) > TOP_VALUES * 2:
-        _trim(counter)
 
 
 def _trim(counter: Counter[str]) -> None:
@@ -284,17 +311,25 @@ class Partial:
         aggs = self.aggs
         accepts = options.accepts
         plain = not (options.exclude_internal or options.since or options.until or options.filters)
-        for e in entries:
-            if not plain and not accepts(e):
-                self.filtered_out += 1
-                continue
-            key = (e.engine, e.fingerprint)
-            agg = aggs.get(key)
-            if agg is None:
-                agg = aggs[key] = _Agg(e, order)
-            agg.add(e, order)
-            self.entries += 1
-            self.by_engine[e.engine] += 1
+        counts: dict[str, int] = {}
+        filtered = 0
+        try:
+            for e in entries:
+                if not plain and not accepts(e):
+                    filtered += 1
+                    continue
+                engine = e.engine
+                key = (engine, e.fingerprint)
+                agg = aggs.get(key)
+                if agg is None:
+                    agg = aggs[key] = _Agg(e, order)
+                agg.add(e, order)
+                counts[engine] = counts.get(engine, 0) + 1
+        finally:
+            self.filtered_out += filtered
+            for engine, n in counts.items():
+                self.entries += n
+                self.by_engine[engine] += n
 
     def merge(self, o: Partial) -> None:
         for key, agg in o.aggs.items():

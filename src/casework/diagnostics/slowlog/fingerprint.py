@@ -44,22 +44,75 @@ _PG_NUMBER = re.compile(r"(?<![$\w])[0-9+-][0-9a-f.xb+-]*")
 _PG_IN_LIST = re.compile(r"\b(in|values?)(?:[\s,]*\((?:[\s?,]|\$\d+)*\))+")
 _PG_SQ_STRING = re.compile(r"'(?:[^']|'')*'")  # standard_conforming_strings: '' escapes a quote
 
-# Fingerprints repeat (Zipf-like traffic with repeated literals): a bounded memo pays for itself.
+# Literal-masking keys (see :func:`fingerprint`): one pass that replaces exactly what the string and number steps
+# of the full fingerprint replace, on queries where that single pass provably equals those steps.
+_KEY_MYSQL = re.compile(r"'.*?'|[0-9+-][0-9a-f.xb+-]*", re.S)
+_KEY_PG = re.compile(r"'(?:[^']|'')*'|(?<![$\w])[0-9+-][0-9a-f.xb+-]*")
+
+# Fingerprints repeat (Zipf-like traffic): a bounded memo keyed by the literal-masked query pays for itself.
 _CACHE_MAX = 50_000
 _cache: dict[tuple[str, str], str] = {}
+_raw_cache: dict[tuple[str, str], str] = {}
 
 
 def fingerprint(query: str, *, dialect: Dialect = "mysql") -> str:
-    """The normalised shape of one SQL statement (literals -> ``?``, lists collapsed, lower case)."""
-    key = (dialect, query)
-    hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    result = _fingerprint(query, dialect)
-    if len(_cache) >= _CACHE_MAX:
-        _cache.clear()  # cheaper than LRU bookkeeping; the hot shapes come straight back
-    _cache[key] = result
+    """The normalised shape of one SQL statement (literals -> ``?``, lists collapsed, lower case).
+
+    Memoised by :func:`cache_key`: two queries with the same key have the same fingerprint, so real traffic
+    (the same statements with different literals) is fingerprinted once per shape, not once per entry."""
+    raw = _raw_cache.get((dialect, query))  # the very same text (prepared statements, constants)
+    if raw is not None:
+        return raw
+    key = cache_key(query, dialect)
+    result = _cache.get(key)
+    if result is None:
+        result = _fingerprint(query, dialect)
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()  # cheaper than LRU bookkeeping; the hot shapes come straight back
+        _cache[key] = result
+    if len(_raw_cache) >= _CACHE_MAX:
+        _raw_cache.clear()
+    _raw_cache[(dialect, query)] = result
     return result
+
+
+def cache_key(query: str, dialect: str = "mysql") -> tuple[str, str]:
+    """A memo key with ``key(q1) == key(q2)`` => ``fingerprint(q1) == fingerprint(q2)``.
+
+    The steps of :func:`_fingerprint` before its string pass (the early returns, pt's multi-row INSERT cut,
+    comments, escaped quotes) are run as they are, so the key is a function of their result ``h``. Then, when
+    ``h`` holds no ``"`` and no ``true``/``false`` (the double-quote and boolean passes would be no-ops), the
+    string pass followed by the number pass equals ONE left-to-right pass of the alternation of both patterns
+    (neither a number nor ``?`` can hold a quote, so both find the same string spans, and ``?`` is neither a
+    number character nor a word character, so the number pass sees the same gaps with the same look-behind);
+    the fingerprint is then a function of that pass's result, which is the key. Any other query is its own key
+    (the exact text), as before."""
+    pg = dialect == "postgres"
+    if query.startswith(_MYSQLDUMP) or query.startswith("administrator command: "):
+        return ("=" + dialect, query)
+    if "/*" in query and _PT_CHECKSUM.search(query):
+        return ("=" + dialect, query)
+    head = query[:64].lstrip()[:4].lower()
+    if head == "call" or head[:3] == "use":
+        return ("=" + dialect, query)
+    h = query
+    if not pg and head in ("inse", "repl") and "," in h:
+        m = _MULTI_INSERT.match(h)
+        if m:
+            h = m.group(1)
+    if "/*" in h:
+        h = _MLC.sub("", h)
+    if "--" in h or "#" in h:
+        h = _OLC.sub("", h)
+    if not pg:
+        if "\\" in h:
+            h = _ESCAPED_QUOTE.sub("", h)
+        if '"' in h:
+            return ("=" + dialect, query)
+    lowered = h.lower()
+    if "true" in lowered or "false" in lowered:
+        return ("=" + dialect, query)
+    return (dialect, (_KEY_PG if pg else _KEY_MYSQL).sub("?", h))
 
 
 def _fingerprint(query: str, dialect: str) -> str:
@@ -105,6 +158,11 @@ def _fingerprint(query: str, dialect: str) -> str:
         query = _BOOL.sub("?", query)
 
     query = (_PG_NUMBER if pg else _NUMBER).sub("?", query)
+    return _tail(query, pg)
+
+
+def _tail(query: str, pg: bool) -> str:
+    """The steps after literals are masked (a function of the masked text only)."""
     if "?" in query:
         query = _NUMBER_LEFTOVER.sub("?", query)
 
@@ -140,14 +198,32 @@ def _drop_asc(query: str) -> str:
         pos = mm.start() + len(kept)
 
 
+_FIRST_WORD = re.compile(r"[A-Za-z]\S*")
+_op_cache: dict[str, str | None] = {}
+
+
 def operation(query: str) -> str | None:
     """The statement's verb (SELECT, INSERT, …), for display and filtering."""
+    m = _FIRST_WORD.match(query)  # the common case: the statement starts with its verb
+    if m is not None:
+        word = m.group()
+        op = _op_cache.get(word)
+        if op is None and word not in _op_cache:
+            if len(_op_cache) > 10_000:
+                _op_cache.clear()
+            op = _op_cache[word] = _operation(word)
+        return op
+    return _operation(query)
+
+
+def _operation(query: str) -> str | None:
     stripped = query.lstrip(" \t\r\n(")
     while stripped.startswith("/*"):
         end = stripped.find("*/")
         if end < 0:
             return None
         stripped = stripped[end + 2 :].lstrip(" \t\r\n(")
-    word = stripped.split(None, 1)[0] if stripped else ""
+    words = stripped.split(None, 1)  # empty when only (Unicode) whitespace is left
+    word = words[0] if words else ""
     word = word.rstrip(";").upper()
     return word if word.isalpha() else None

@@ -551,6 +551,41 @@ def parse(
             yield entry
 
 
+# --- chunked digest of large files (pipeline.py) -------------------------------------------------------------
+
+_CHUNKABLE = ("mongodb-json", "mongodb-text", "mongodb-export")
+
+
+def chunk_format(head: str, fmt: str | None) -> str | None:
+    """The sub-format worker processes should parse chunks of this file with, or None when the file must be
+    streamed whole: profile exports may be pretty-printed (documents span lines); the other formats are one
+    entry per line, so any line boundary is an entry boundary."""
+    if fmt is None:
+        for line in head.split("\n"):
+            if line.strip():
+                fmt = detect_format(line) or "mongodb-text"
+                break
+    return fmt if fmt in _CHUNKABLE else None
+
+
+def chunk_start(data: bytes) -> int:
+    """Where the first whole line starts in ``data`` (cut from the middle of a file), or -1."""
+    i = data.find(b"\n")
+    return -1 if i < 0 else i + 1
+
+
+def parse_text(
+    text: str, *, source: str, stats: ParseStats, fmt: str | None = None, first_line: int = 1
+) -> Iterator[Entry]:
+    """A chunk of whole lines (the worker-process path of the digest)."""
+    from casework.diagnostics.slowlog.reader import split_lines
+
+    for entry in parse(split_lines(text), source=source, stats=stats, fmt=fmt):
+        if first_line != 1:
+            entry.line += first_line - 1
+        yield entry
+
+
 # --- findings ---------------------------------------------------------------------------------------------
 
 _MAXTIME_RE = re.compile(r'maxTimeMS"?\s*:\s*(?:\{\s*"\$numberLong"\s*:\s*")?(\d+)')

@@ -1,6 +1,7 @@
 """Running a digest over inputs: detection, streaming, and chunked multiprocessing for large files.
 
-A large plain file of an engine that can cut itself (``chunk_start`` + ``parse_text``: MySQL, PostgreSQL) is split
+A large plain file of an engine that can cut itself (``chunk_start`` + ``parse_text``: MySQL, PostgreSQL, MongoDB's
+line-per-entry formats, which ``chunk_format`` picks from the head) is split
 into byte ranges on entry boundaries and digested by a process pool — one worker per core — each returning a
 :class:`~casework.diagnostics.slowlog.digest.Partial` that the parent merges. Everything else (compressed files,
 stdin, small files, other engines) streams through the engine's ``parse`` in this process. Either way memory
@@ -93,16 +94,22 @@ def _digest_file(src: reader.Source, stream, index: int, *, options: Options, in
     else:
         module, fmt = detect.detect(head, source=src.name), None
     order = index * ORDER_STRIDE
+    chunkable = hasattr(module, "chunk_start") and hasattr(module, "parse_text")
+    chunk_fmt = fmt
+    if chunkable and hasattr(module, "chunk_format"):
+        # An engine with sub-formats decides from the head whether its chunks can be parsed alone, and with
+        # which sub-format (a chunk's first line must not re-detect it).
+        chunk_fmt = module.chunk_format(head, fmt)
+        chunkable = chunk_fmt is not None
     if (
         workers > 1
         and not src.compressed
         and src.path is not None
         and (src.size or 0) >= PARALLEL_MIN_BYTES
-        and hasattr(module, "chunk_start")
-        and hasattr(module, "parse_text")
+        and chunkable
     ):
         stream.close()
-        part = _parallel(src, module, fmt, options=options, order=order, workers=workers,
+        part = _parallel(src, module, chunk_fmt, options=options, order=order, workers=workers,
                          progress=progress)
     else:
         part = _sequential(stream, head_bytes, src, module, fmt, options=options, order=order,
