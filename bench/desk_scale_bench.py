@@ -495,17 +495,23 @@ def _db_backends(backend: str) -> list[int]:
         return [r[0] for r in cur.fetchall()]
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of the processes (CPU they used, whatever else the shared machine was doing)."""
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime per process (CPU it used, whatever else the shared machine was doing)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    # Processes that appeared meanwhile (a new database connection) count in full; ones that ended (a
+    # connection past CONN_MAX_AGE, a parallel query worker) are lost: the figure is a lower bound.
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
 def _free_port() -> int:
@@ -549,10 +555,10 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
             _wrk(base, target, duration=3, connections=connections, threads=2)  # warm-up: imports, caches
             # CPU per request (gunicorn workers + their PostgreSQL backends) is the load-independent figure:
             # latency on a machine shared with other jobs says as much about them as about the desk.
-            pids = _children(server.pid) + _db_backends(backend)
-            cpu_before = _cpu_seconds(pids)
+            cpu_before = _cpu_seconds(_children(server.pid) + _db_backends(backend))
             result = _wrk(base, target, duration=duration, connections=connections, threads=2)
-            result["cpu_ms_per_request"] = round((_cpu_seconds(pids) - cpu_before) * 1000 / max(result["requests"], 1), 2)
+            cpu_after = _cpu_seconds(_children(server.pid) + _db_backends(backend))
+            result["cpu_ms_per_request"] = round(_cpu_used(cpu_before, cpu_after) * 1000 / max(result["requests"], 1), 2)
             result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy
             result["name"] = target["name"]
             result["example"] = target["paths"][0]
