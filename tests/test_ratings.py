@@ -218,3 +218,15 @@ def test_lead_sees_ratings_flags_and_breaches(world):
     assert "sla-breached" in panel
     notes = client.get("/sla/notifications/").content.decode()
     assert late.ref in notes and ticket.ref in notes
+
+
+def test_signed_link_form_works_with_csrf_enforced(world):
+    ticket = resolved_ticket(world)
+    client = Client(enforce_csrf_checks=True)  # what a real browser gets: the form must carry the token
+    url = f"/sla/rate/{ratings.rating_token(ticket)}/"
+    client.get(url)
+    assert client.post(url, {"rating": "good"}).status_code == 403  # no token: refused, nothing stored
+    assert not Rating.objects.filter(ticket=ticket).exists()
+    token = client.cookies["csrftoken"].value
+    answer = client.post(url, {"rating": "good", "csrfmiddlewaretoken": token})
+    assert answer.status_code == 200 and Rating.objects.get(ticket=ticket).value == "good"
