@@ -90,8 +90,9 @@ def serve(
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
     if gunicorn is None:
         raise fail("gunicorn is not installed in this environment")
+    # The config hook starts the SLA breach check in each worker when no Celery broker is configured.
     argv = [gunicorn, "casework.desk.wsgi:application", "--workers", str(workers), "--threads", str(threads),
-            "--bind", bind, "--access-logfile", "-"]
+            "--bind", bind, "--access-logfile", "-", "--config", "python:casework.desk.sla.gunicorn_conf"]
     os.execv(gunicorn, argv)
 
 
