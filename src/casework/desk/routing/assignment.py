@@ -7,14 +7,14 @@ assigned least recently), so a quiet morning does not pile everything on the fir
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q
+from django.db.models import Count
 
-from casework.desk.team.models import ROLE_TIER, Line, Product
+from casework.desk.team.models import ROLE_TIER, Line, Product, Profile
 from casework.desk.team.roster import on_shift_ids
-from casework.desk.tickets.models import OPEN_STATUSES, EventKind, TicketEvent
+from casework.desk.tickets.models import OPEN_STATUSES, Ticket
 
 User = get_user_model()
 
@@ -26,30 +26,27 @@ def candidates(*, line: Line, product: Product, tier: str, at: datetime) -> list
     role = TIER_ROLE.get(tier)
     if role is None:
         return []
+    # Small sets first (engineers of one role in one line), then one indexed count over their open tickets.
     rows = list(
-        User.objects.filter(
-            is_active=True, profile__role=role, profile__lines=line, profile__readiness=product
-        )
-        .annotate(open_count=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES)))
-        .values_list("id", "open_count", "profile__capacity")
+        Profile.objects.filter(user__is_active=True, role=role, lines=line, readiness=product)
+        .values_list("user_id", "capacity", "last_assigned_at")
         .distinct()
     )
     working = on_shift_ids([r[0] for r in rows], at)
-    eligible = [r for r in rows if r[0] in working and r[1] < r[2]]
-    if not eligible:
+    rows = [r for r in rows if r[0] in working]
+    if not rows:
         return []
-    last = dict(
-        TicketEvent.objects.filter(
-            kind__in=[EventKind.ASSIGNED, EventKind.CLAIMED], engineer_id__in=[r[0] for r in eligible]
-        )
-        .values("engineer_id")
-        .annotate(last=Max("created_at"))
-        .values_list("engineer_id", "last")
+    open_counts = dict(
+        Ticket.objects.filter(assignee_id__in=[r[0] for r in rows], status__in=OPEN_STATUSES)
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
     )
-    # Never-assigned engineers first among ties (datetime.min stands for "never"), then oldest assignment.
-    never = datetime.min
-    eligible.sort(key=lambda r: (r[1], (last.get(r[0]) or never).replace(tzinfo=None), r[0]))
-    return eligible
+    eligible = [(uid, open_counts.get(uid, 0), cap, last) for uid, cap, last in rows if open_counts.get(uid, 0) < cap]
+    # Least open work first; among ties, whoever was given a ticket least recently (never = first), then by id.
+    never = datetime.min.replace(tzinfo=UTC)
+    eligible.sort(key=lambda r: (r[1], r[3] or never, r[0]))
+    return [(uid, n, cap) for uid, n, cap, _last in eligible]
 
 
 def pick_engineer(*, line: Line, product: Product, tier: str, at: datetime):  # -> User | None

@@ -103,6 +103,9 @@ class Profile(models.Model):
     capacity = models.PositiveSmallIntegerField(default=8, help_text=_("Open tickets this engineer can carry."))
     timezone = models.CharField(max_length=64, default="Asia/Shanghai")
     language = models.CharField(max_length=8, default="en")
+    # When a ticket was last given to this engineer (assigned or claimed): the round-robin tie-break. Kept here,
+    # updated with each assignment, so choosing an engineer never scans the event log.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.user.get_username()

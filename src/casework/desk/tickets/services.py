@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from casework.desk.errors import DeskError
 from casework.desk.routing import assignment
 from casework.desk.routing.dispatch import dispatch
-from casework.desk.team.models import TIER_ORDER, Line, Organisation, Product, Tier
+from casework.desk.team.models import TIER_ORDER, Line, Organisation, Product, Profile, Tier
 from casework.desk.tickets import events
 from casework.desk.tickets.models import OPEN_STATUSES, CaseSummary, Message, Severity, Status, Ticket
 
@@ -153,7 +153,13 @@ def auto_assign_ticket(*, ticket: Ticket, at: datetime | None = None) -> Any | N
     return engineer
 
 
+def _note_assignment(engineer: Any, at: datetime) -> None:
+    """Remember when the engineer last got a ticket: the round-robin tie-break of ``routing.assignment``."""
+    Profile.objects.filter(user=engineer).update(last_assigned_at=at)
+
+
 def _set_assignee(*, ticket: Ticket, engineer: Any, at: datetime, actor: Any | None, how: str) -> None:
+    _note_assignment(engineer, at)
     old = ticket.status
     ticket.assignee = engineer
     if ticket.status in (Status.NEW, Status.ESCALATED):
@@ -199,6 +205,7 @@ def claim(*, ticket: Ticket, engineer: Any, at: datetime | None = None) -> Ticke
                                 % {"ref": ticket.ref, "who": ticket.assignee}, status=409)
             raise DeskError(_("Ticket %(ref)s is not open at your tier.") % {"ref": ticket.ref}, status=409)
         ticket.refresh_from_db()
+        _note_assignment(engineer, at)
         events.claimed(ticket=ticket, at=at, engineer=engineer)
         if ticket.status in (Status.NEW, Status.ESCALATED):
             old = ticket.status
