@@ -72,16 +72,22 @@ def calendar_of(state: SLAState) -> Calendar:
     return policies.calendar_by_id(state.calendar_id)
 
 
-def store(ticket: Ticket, state: SLAState, *, cal: Calendar | None = None, at: datetime | None = None) -> TicketSLA:
+def store(ticket: Ticket, state: SLAState, *, cal: Calendar | None = None, at: datetime | None = None,
+          row: TicketSLA | None = None) -> TicketSLA:
+    """Write ``state`` to the ticket's row; pass the ``row`` already locked by the caller to skip a lookup."""
     cal = cal or calendar_of(state)
     due, warn = state.next_due(cal)
-    row, _created = TicketSLA.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "policy_id": state.policy_id, "state": state.to_json(), "due_at": due, "warn_at": warn, "check_at": state.next_unrecorded_due(),
-            "paused": state.paused, "breached": state.any_breached(), "updated_at": at or timezone.now(),
-        },
-    )
+    values = {
+        "policy_id": state.policy_id, "state": state.to_json(), "due_at": due, "warn_at": warn,
+        "check_at": state.next_unrecorded_due(), "paused": state.paused, "breached": state.any_breached(),
+        "updated_at": at or timezone.now(),
+    }
+    if row is None:
+        row, _created = TicketSLA.objects.update_or_create(ticket=ticket, defaults=values)
+        return row
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save(update_fields=list(values))
     return row
 
 
@@ -111,7 +117,7 @@ def on_event(event: TicketEvent) -> None:
     cal = calendar_of(state) if state.clocks else None
     was_paused, before = state.paused, state.running_names()
     cal = apply_event(state, cal, event, ticket)
-    store(ticket, state, cal=cal, at=event.created_at)
+    store(ticket, state, cal=cal, at=event.created_at, row=row)
     # Markers for the history page, so a reader sees when and which clocks stopped for the customer.
     if state.paused and not was_paused and before:
         event_log.sla_paused(ticket=ticket, at=event.created_at, clocks=before)

@@ -27,11 +27,12 @@ def _write(
     tier: str = "",
     engineer: AbstractBaseUser | None = None,
 ) -> TicketEvent:
+    # Ids, not objects: reading ``ticket.line`` here would cost a query per event on a freshly loaded ticket.
     event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
         actor=actor,
-        line=line if line is not None else ticket.line,
+        line_id=line.pk if line is not None else ticket.line_id,
         tier=tier or ticket.tier,
         engineer=engineer,
         data=data or {},
