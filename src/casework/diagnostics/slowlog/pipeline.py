@@ -23,8 +23,8 @@ from casework.diagnostics.slowlog.digest import Digest, Options, Partial, finish
 from casework.diagnostics.slowlog.entry import ParseStats
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than it saves
-CHUNK_MIN = 4 << 20
-CHUNK_MAX = 16 << 20  # a worker holds its chunk ~3 times (bytes, text, pieces): keeps RSS low
+CHUNK_MIN = 2 << 20
+CHUNK_MAX = 8 << 20  # a worker holds its chunk ~3 times (bytes, text, pieces): keeps the tree under 300 MB
 ORDER_STRIDE = 1 << 20  # chunk order = file index * stride + chunk index
 
 Progress = Callable[[int], None]
