@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -261,6 +262,16 @@ def _life(ticket: Ticket, *, staff: dict[str, object], contact: object, rng: ran
 
 
 def load_demo(spec: DemoSpec, *, progress: bool = False, now: datetime | None = None) -> dict[str, int]:
+    # In DEBUG, Django records every query; the demo runs tens of thousands of them, so logging costs ~15 %.
+    debug = settings.DEBUG
+    settings.DEBUG = False
+    try:
+        return _load_demo(spec, progress=progress, now=now)
+    finally:
+        settings.DEBUG = debug
+
+
+def _load_demo(spec: DemoSpec, *, progress: bool, now: datetime | None) -> dict[str, int]:
     rng = random.Random(spec.seed)
     now = now or timezone.now()
     with transaction.atomic():
