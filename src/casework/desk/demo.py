@@ -20,6 +20,7 @@ from django.utils import timezone
 from casework.desk import demo_content as content
 from casework.desk.errors import DeskError
 from casework.desk.routing.models import RuleSet
+from casework.desk.sla import ratings
 from casework.desk.team.models import Line, Organisation, Product, Profile, Role, Shift
 from casework.desk.team.reference import ensure_reference_data
 from casework.desk.tickets import services
@@ -257,6 +258,12 @@ def _life(ticket: Ticket, *, staff: dict[str, object], contact: object, rng: ran
         return
     services.resolve(ticket=ticket, actor=ticket.assignee, note=rng.choice(content.RESOLUTIONS), at=at)
     ticket.refresh_from_db()
+    # About a third of customers rate (the seed: "4 closed, 3 rated good"); most are happy, a few are not.
+    if rng.random() < 0.35 and step(30, 60 * 24) is not None:
+        value = rng.choices(["good", "neutral", "bad"], weights=[78, 14, 8])[0]
+        ratings.rate(ticket=ticket, value=value, comment=rng.choice(content.RATING_COMMENTS[value]), actor=contact,
+                     via=rng.choice(["portal", "link"]), at=at)
+        ticket.refresh_from_db()
     if step(60 * 24, 60 * 24 * 4) is not None:
         services.set_status(ticket=ticket, actor=None, status=Status.CLOSED, reason="auto-close after 72 h", at=at)
 
@@ -301,13 +308,17 @@ def _load_demo(spec: DemoSpec, *, progress: bool, now: datetime | None) -> dict[
         contact = rng.choice(contacts)
         severity = rng.choices(["P1", "P2", "P3", "P4"], weights=[3, 17, 55, 25])[0]
         identifiers = {"instance_ids": [_fill("{iid}", rng)], "request_ids": [_fill("{rid}", rng)] if "{rid}" in description else []}
+        # Tickets of the last half day partly wait in the queue (everyone on shift is busy with the morning's),
+        # so a fresh demo has work to claim.
+        waiting = (now - created) < timedelta(hours=12) and rng.random() < 0.5
         with transaction.atomic():
             ticket = services.create_ticket(
                 organisation=org, contact=contact, product=product, subject=subject,
                 description=_fill(description, rng), severity=severity, category=category,
-                identifiers=identifiers, language=language, at=created,
+                identifiers=identifiers, language=language, at=created, auto_assign=not waiting,
             )
-            _life(ticket, staff=staff, contact=contact, rng=rng, now=now)
+            if not waiting:
+                _life(ticket, staff=staff, contact=contact, rng=rng, now=now)
         made += 1
         if progress and i % 100 == 0:
             print(f"\rdemo: {i}/{spec.tickets} tickets", end="", file=sys.stderr)

@@ -123,3 +123,9 @@ RESOLUTIONS = [
     "Root cause found and fixed; details in the timeline. Closing after your confirmation.",
     "问题原因已确认并给出解决方案，如有问题请随时回复。",
 ]
+
+RATING_COMMENTS = {
+    "good": ["Quick and clear, thanks!", "问题解决得很快，谢谢！", "Great explanation of the root cause.", ""],
+    "neutral": ["Solved, but it took three rounds of questions.", "解决了，但是等待时间比较长。", ""],
+    "bad": ["We were asked for the same logs twice.", "工单被来回转了好几次，体验很差。"],
+}
