@@ -27,6 +27,7 @@ STAFF_ROLES = frozenset({Role.LEAD, Role.ADMIN})
 TICKET_ACTIONS: dict[str, frozenset[str]] = {
     "view": frozenset({Role.CUSTOMER}) | ENGINEER_ROLES | STAFF_ROLES,
     "reply": frozenset({Role.CUSTOMER}) | ENGINEER_ROLES | STAFF_ROLES,
+    "attach": frozenset({Role.CUSTOMER}) | ENGINEER_ROLES | STAFF_ROLES,
     "rate": frozenset({Role.CUSTOMER}),
     "view_internal": ENGINEER_ROLES | STAFF_ROLES,
     "note": ENGINEER_ROLES | STAFF_ROLES,
@@ -73,6 +74,7 @@ def _staff(user: Any) -> bool:
 _CONDITIONS: dict[str, Callable[[Any, Ticket], bool]] = {
     "view": lambda u, t: True,
     "reply": lambda u, t: t.status != Status.CLOSED,
+    "attach": lambda u, t: t.status != Status.CLOSED,
     "rate": lambda u, t: t.status in (Status.RESOLVED, Status.CLOSED),
     "view_internal": lambda u, t: True,
     "note": lambda u, t: True,

@@ -11,6 +11,7 @@ import importlib.util
 from ninja import NinjaAPI
 
 from casework.desk.api import errors
+from casework.desk.api.attachments import router as attachments_router
 from casework.desk.api.auth import API_AUTH
 from casework.desk.api.render import ORJSONRenderer
 from casework.desk.api.rules import router as rules_router
@@ -29,6 +30,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/", tickets_router)
 api.add_router("/", rules_router)
+api.add_router("/", attachments_router)
 
 # The SLA and ratings endpoints (/tickets/{ref}/sla, /tickets/{ref}/rating) live in their own ninja Router in
 # casework.desk.sla.api. We look for the module first but then import it for real: a module that exists and
