@@ -73,6 +73,16 @@ class Ticket(models.Model):
             models.Index(fields=["organisation", "-created_at", "-id"], name="ticket_org_list"),
             models.Index(fields=["status", "-created_at", "-id"], name="ticket_status_list"),
             models.Index(fields=["-created_at", "-id"], name="ticket_keyset"),
+            # API ticket list filtered by line (and severity), newest first (created by raw SQL in 0003; declared
+            # here since 0005 so the model state and the schema agree).
+            models.Index(fields=["line", "severity", "-created_at", "-id"], name="ticket_line_sev_created"),
+            # Engineer queue, "My lines" (views/queue.py): open tickets in (severity, created_at, id) order, and
+            # the same for the unassigned ones (the "claimable at my tier" part shown first). Partial: only the
+            # ~8 % of tickets that are open, so they stay small and hot at a million tickets.
+            models.Index(fields=["severity", "created_at", "id"], name="ticket_queue_open",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
+            models.Index(fields=["severity", "created_at", "id"], name="ticket_queue_claimable",
+                         condition=models.Q(assignee__isnull=True, status__in=OPEN_STATUSES)),
         ]
 
     def __str__(self) -> str:
