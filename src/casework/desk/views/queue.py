@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django import forms
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
+from casework.desk.team.models import Line
 from casework.desk.tickets import services
 from casework.desk.tickets.models import OPEN_STATUSES, Ticket
-from casework.desk.views.common import desk_view, is_htmx, require
+from casework.desk.views.common import allowed_actions, desk_view, is_htmx, require
 from casework.desk.views.forms import QueueFilterForm
-from casework.desk.views.keyset import paginate
+from casework.desk.views.keyset import Page, paginate, paginate_parts
 
 PAGE_SIZE = 25
 TABS = ("mine", "lines", "breach")
@@ -51,23 +58,44 @@ def _about_to_breach(qs: QuerySet[Ticket]) -> tuple[QuerySet[Ticket], list[tuple
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _base(user: Any, tab: str) -> tuple[QuerySet[Ticket], list[tuple[str, bool]]]:
-    qs = permissions.visible_tickets(user).filter(status__in=OPEN_STATUSES)
+# What a queue row shows (``_row.html``) and sorts on: the wide columns (description, identifiers JSON, tags)
+# are never read, so a page never sorts or ships them.
+ROW_FIELDS = (
+    "ref", "severity", "subject", "escalations", "bounces", "status", "tier", "created_at", "updated_at",
+    "organisation__name", "product__code", "line__code", "assignee__username", "assignee__profile__display_name",
+)
+ROW_RELATED = ("organisation", "product", "line", "assignee__profile")
+# Tab counts stop here ("1000+"): counting every open ticket of busy lines on each page view costs more than
+# the page itself (bench/RESULTS.md, "Desk at scale").
+COUNT_CAP = 1000
+# …and are kept per user for a few seconds: the about-to-breach count still joins the SLA rows (≈ 20-40 ms at a
+# million tickets), and a queue is reloaded far more often than its counts change noticeably.
+COUNTS_TTL_S = 10
+LINES_ORDER = [("severity", False), ("created_at", False), ("id", False)]
+
+
+def _scope(user: Any) -> tuple[Any, list[int]]:
+    """The user's profile and line ids, read once per request."""
     profile = getattr(user, "profile", None)
-    tier = profile.tier if profile is not None else None
-    if tab == "mine":
-        return qs.filter(assignee=user), [("severity", False), ("updated_at", False), ("id", False)]
-    line_ids = list(profile.lines.values_list("id", flat=True)) if profile is not None else []
+    return profile, (list(profile.lines.values_list("id", flat=True)) if profile is not None else [])
+
+
+def _open_tickets(user: Any, line_ids: list[int]) -> QuerySet[Ticket]:
+    """Open tickets of the user's lines. The queue is for engineers and staff only: engineers see their lines'
+    tickets (and their own), staff all, so for a user with lines this is ``visible_tickets`` ∩ those lines,
+    without the OR that keeps the planner off the queue indexes."""
     if line_ids:
-        qs = qs.filter(line_id__in=line_ids)
-    if tab == "breach":
-        return _about_to_breach(qs)
-    # My lines: what I could pick up right now (unassigned at my tier) first, then everything else.
-    qs = qs.annotate(
-        bucket=Case(When(Q(assignee__isnull=True) & Q(tier=tier or ""), then=Value(0)), default=Value(1),
-                    output_field=IntegerField())
-    )
-    return qs, [("bucket", False), ("severity", False), ("created_at", False), ("id", False)]
+        return Ticket.objects.filter(line_id__in=line_ids, status__in=OPEN_STATUSES)
+    return permissions.visible_tickets(user).filter(status__in=OPEN_STATUSES)
+
+
+def _mine(user: Any) -> QuerySet[Ticket]:
+    # Assigned to me: visible to me whatever my role (engineers see their own, staff everything).
+    return Ticket.objects.filter(assignee_id=user.pk, status__in=OPEN_STATUSES)
+
+
+def _claimable(tier: str | None) -> Q:
+    return Q(assignee__isnull=True) & Q(tier=tier or "")
 
 
 def _filtered(qs: QuerySet[Ticket], form: QueueFilterForm) -> QuerySet[Ticket]:
@@ -88,8 +116,62 @@ def _filtered(qs: QuerySet[Ticket], form: QueueFilterForm) -> QuerySet[Ticket]:
     return qs
 
 
-def _counts(user: Any) -> dict[str, int]:
-    return {tab: _base(user, tab)[0].count() for tab in TABS}
+def _capped_count(qs: QuerySet[Ticket], order: list[str]) -> str:
+    # Ordered like the tab's index so PostgreSQL reads at most COUNT_CAP + 1 index entries (without an order
+    # it may pick a sequential scan that walks the closed tickets before the open ones).
+    n = qs.order_by(*order)[: COUNT_CAP + 1].count()
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+
+
+def _counts(user: Any, line_ids: list[int]) -> dict[str, str]:
+    key = _counts_key(user)
+    cached = cache.get(key)
+    if cached is not None and cached[0] == line_ids:
+        return cached[1]
+    counts = _count_tabs(user, line_ids)
+    cache.set(key, (line_ids, counts), COUNTS_TTL_S)
+    return counts
+
+
+def _counts_key(user: Any) -> str:
+    return f"casework:queue-counts:{user.pk}"
+
+
+def _count_tabs(user: Any, line_ids: list[int]) -> dict[str, str]:
+    lines = _open_tickets(user, line_ids)
+    hook = _sla_hook()
+    if hook is not None and hasattr(hook, "about_to_breach"):
+        breach = _capped_count(hook.about_to_breach(lines), ["sla__due_at", "id"])
+    else:
+        breach = _capped_count(lines.filter(severity__in=["P1", "P2"]), ["severity", "created_at", "id"])
+    return {
+        "mine": _capped_count(_mine(user), ["severity", "-updated_at", "-id"]),
+        "lines": _capped_count(lines, ["severity", "created_at", "id"]),
+        "breach": breach,
+    }
+
+
+def _page(user: Any, tab: str, form: QueueFilterForm, profile: Any, line_ids: list[int], after: str | None
+          ) -> tuple[Page, bool]:
+    def rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        return _filtered(qs, form).select_related(*ROW_RELATED).only(*ROW_FIELDS)
+
+    if tab == "breach":
+        qs, order = _about_to_breach(rows(_open_tickets(user, line_ids)))
+        return paginate(qs, order=order, cursor=after, size=PAGE_SIZE), _sla_hook() is not None
+    if tab == "mine":
+        qs, with_sla = _annotate_sla(rows(_mine(user)))
+        order = [("severity", False), ("updated_at", False), ("id", False)]
+        return paginate(qs, order=order, cursor=after, size=PAGE_SIZE), with_sla
+    # My lines: what I could pick up right now (unassigned at my tier) first, then everything else — two keyset
+    # queries, each served by a partial index in (severity, created_at, id) order, instead of one sort of every
+    # open ticket of the lines by a CASE expression.
+    tier = profile.tier if profile is not None else None
+    lines = rows(_open_tickets(user, line_ids))
+    parts = [lines.filter(_claimable(tier)), lines.exclude(_claimable(tier))]
+    annotated = [_annotate_sla(p) for p in parts]
+    page = paginate_parts([p for p, _w in annotated], order=LINES_ORDER, cursor=after, size=PAGE_SIZE)
+    return page, annotated[0][1]
 
 
 @desk_view
@@ -99,20 +181,17 @@ def queue(request: HttpRequest) -> HttpResponse:
     if tab not in TABS:
         tab = "lines"
     form = QueueFilterForm(request.GET or None)
-    profile = getattr(request.user, "profile", None)
-    if profile is not None and profile.lines.exists():
-        form.fields["line"].queryset = profile.lines.all()
-    qs, order = _base(request.user, tab)
-    qs = _filtered(qs, form).select_related("organisation", "product", "line", "assignee__profile")
-    qs, with_sla = _annotate_sla(qs) if tab != "breach" else (qs, _sla_hook() is not None)
-    page = paginate(qs, order=order, cursor=request.GET.get("after"), size=PAGE_SIZE)
+    profile, line_ids = _scope(request.user)
+    if line_ids:
+        form.fields["line"].queryset = Line.objects.filter(pk__in=line_ids)
+    page, with_sla = _page(request.user, tab, form, profile, line_ids, request.GET.get("after"))
     params = request.GET.copy()
     params.pop("after", None)
     context = {
         "tab": tab,
         "form": form,
         "page": page,
-        "rows": _rows(request.user, page.rows),
+        "rows": _rows(request.user, profile, page.rows),
         "with_sla": with_sla,
         "params": params.urlencode(),
         "my_tier": profile.tier if profile is not None else None,
@@ -121,14 +200,51 @@ def queue(request: HttpRequest) -> HttpResponse:
         return render(request, "desk/queue/_rows.html", context)
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-results":
         return render(request, "desk/queue/_results.html", context)
-    context["counts"] = _counts(request.user)
+    context["counts"] = _counts(request.user, line_ids)
+    context["filters"] = _filter_controls(form)
     return render(request, "desk/queue/queue.html", context)
 
 
-def _rows(user: Any, tickets: list[Ticket]) -> list[dict[str, Any]]:
-    # Only unassigned tickets can be claimed at all, so the permission module is asked about those alone
-    # (each answer costs a visibility query).
-    return [{"t": t, "can_claim": t.assignee_id is None and permissions.can(user, "claim", t)} for t in tickets]
+def _url_maker(name: str) -> Callable[[str], str]:
+    """``reverse(name, args=[ref])`` for many refs at the cost of one ``reverse`` (25 rows × 3 links per page)."""
+    marker = "REF0MARKER"
+    head, tail = reverse(name, args=[marker]).split(marker)
+    return lambda ref: f"{head}{ref}{tail}"
+
+
+def _row(t: Ticket, *, can_claim: bool, **extra: Any) -> dict[str, Any]:
+    return {"t": t, "can_claim": can_claim, "url": _url_maker("ticket")(t.ref),
+            "claim_url": _url_maker("queue-claim")(t.ref), **extra}
+
+
+def _rows(user: Any, profile: Any, tickets: list[Ticket]) -> list[dict[str, Any]]:
+    # Every row comes from the user's visible tickets, so the claim check needs no visibility query per row;
+    # only unassigned tickets can be claimed at all.
+    ticket_url, claim_url = _url_maker("ticket"), _url_maker("queue-claim")
+    return [
+        {"t": t, "url": ticket_url(t.ref), "claim_url": claim_url(t.ref),
+         "can_claim": t.assignee_id is None and "claim" in allowed_actions(user, t, visible=True, actions=("claim",))}
+        for t in tickets
+    ]
+
+
+def _filter_controls(form: QueueFilterForm) -> list[tuple[str, str]]:
+    """The filter bar's controls as HTML. The select boxes are written here rather than by Django's widget
+    templates (one template render per <option>: ~40 per page, a third of the queue page's CPU); same markup:
+    ``name``, ``id="id_<name>"``, the selected option."""
+    controls = []
+    for field in form:
+        if not isinstance(field.field, forms.ChoiceField):
+            controls.append((field.label, str(field)))
+            continue
+        value = field.value()
+        current = "" if value is None else str(value)
+        options = format_html_join("", "<option value=\"{}\"{}>{}</option>", (
+            (str(v), mark_safe(" selected") if str(v) == current else "", label) for v, label in field.field.choices
+        ))
+        controls.append((field.label, format_html('<select name="{}" id="{}">{}</select>', field.html_name,
+                                                  field.auto_id, options)))
+    return controls
 
 
 @require_POST
@@ -144,10 +260,11 @@ def claim(request: HttpRequest, ref: str) -> HttpResponse:
     else:
         try:
             ticket = services.claim(ticket=ticket, engineer=request.user)
+            cache.delete(_counts_key(request.user))  # "Mine" just grew: do not show the old count
         except DeskError as exc:
             error = " ".join(m for ms in exc.errors.values() for m in ms)
     if not is_htmx(request):
         return redirect("ticket", ref=ticket.ref)
     ticket = Ticket.objects.select_related("organisation", "product", "line", "assignee__profile").get(pk=ticket.pk)
     return render(request, "desk/queue/_row.html",
-                  {"row": {"t": ticket, "can_claim": False, "error": error, "claimed": not error}})
+                  {"row": _row(ticket, can_claim=False, error=error, claimed=not error)})
