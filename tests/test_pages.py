@@ -401,3 +401,85 @@ def test_ticket_page_in_chinese_and_language_switch(world: World) -> None:
     assert switched.status_code == 302
     html = c.get(reverse("ticket", args=[world.ticket.ref])).content.decode()
     assert "时间线" in html and "认领此工单" in html
+
+
+# --- the desk at scale: the queue's two keyset parts, capped counts, one visibility check per page -----------------
+
+
+def test_queue_lines_pages_walk_claimable_then_the_rest_in_order(world: World) -> None:
+    from casework.desk.tickets.models import OPEN_STATUSES
+
+    tickets = _open(world, 30) + _open(world, 4, severity="P1")
+    for t in tickets[:12]:  # assigned: not claimable any more, so they belong to the second part
+        services.claim(ticket=t, engineer=world.users["t0"])
+    c = world.client("t0")
+    page = c.get(reverse("queue") + "?tab=lines").context["page"]
+    seen = [t.ref for t in page.rows]
+    while page.next_cursor:
+        page = c.get(reverse("queue") + f"?tab=lines&after={page.next_cursor}", HTTP_HX_REQUEST="true").context["page"]
+        seen += [t.ref for t in page.rows]
+    expected = sorted(
+        Ticket.objects.filter(line__code="storage", status__in=OPEN_STATUSES),
+        key=lambda t: (0 if t.assignee_id is None and t.tier == "T0" else 1, t.severity, t.created_at, t.id),
+    )
+    assert seen == [t.ref for t in expected] and len(seen) == 35
+    # The first page ended inside the second part: the claimed tickets come after every claimable one.
+    assert set(seen[:23]) == {t.ref for t in expected if t.assignee_id is None}
+
+
+def test_queue_tab_counts_stop_at_the_cap(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import cache
+
+    from casework.desk.views import queue as queue_views
+
+    _open(world, 6)
+    cache.clear()
+    monkeypatch.setattr(queue_views, "COUNT_CAP", 5)
+    html = world.client("t0").get(reverse("queue") + "?tab=lines").content.decode()
+    assert re.search(r'My lines <span class="count">5\+</span>', html)
+    assert re.search(r'Mine <span class="count">0</span>', html)
+    cache.clear()
+
+
+def test_page_permission_helper_answers_like_the_permission_module(world: World) -> None:
+    from casework.desk.access import permissions
+    from casework.desk.views.common import allowed_actions
+
+    claimed, escalated, resolved = _open(world, 3)
+    services.claim(ticket=claimed, engineer=world.users["t0"])
+    services.claim(ticket=escalated, engineer=world.users["t0"])
+    services.escalate(ticket=escalated, actor=world.users["t0"], summary=services.SummaryInput(**SUMMARY))
+    services.claim(ticket=resolved, engineer=world.users["t0"])
+    services.resolve(ticket=Ticket.objects.get(pk=resolved.pk), actor=world.users["t0"])
+    admin = make_user(username="root", role="admin")
+    for user in [*world.users.values(), admin]:
+        for ticket in Ticket.objects.all():
+            assert allowed_actions(user, ticket) == permissions.allowed_actions(user, ticket), (user, ticket.ref)
+
+
+def test_ticket_page_loads_the_sla_panel(world: World) -> None:
+    html = world.client("t0").get(reverse("ticket", args=[world.ticket.ref])).content.decode()
+    assert f'hx-get="{reverse("sla:panel", args=[world.ticket.ref])}" hx-trigger="load"' in html
+    panel = world.client("t0").get(reverse("sla:panel", args=[world.ticket.ref]))
+    assert panel.status_code == 200 and "sla-panel" in panel.content.decode()
+    # Actions the engineer cannot take on an unassigned ticket are not even rendered.
+    assert 'id="form-escalate"' not in html and 'id="form-claim"' in html
+
+
+def test_portal_offers_the_rate_link_once_resolved(world: World) -> None:
+    rate = reverse("sla:portal-rate", args=[world.ticket.ref])
+    assert rate not in world.client("cust_a").get(reverse("portal-ticket", args=[world.ticket.ref])).content.decode()
+    services.claim(ticket=world.ticket, engineer=world.users["t0"])
+    services.resolve(ticket=Ticket.objects.get(pk=world.ticket.pk), actor=world.users["t0"])
+    html = world.client("cust_a").get(reverse("portal-ticket", args=[world.ticket.ref])).content.decode()
+    assert f'href="{rate}"' in html
+    assert world.client("cust_a").get(rate).status_code == 200
+
+
+def test_leads_get_the_sla_pages_in_the_nav(world: World) -> None:
+    lead = world.client("lead").get(reverse("queue")).content.decode()
+    assert 'href="/sla/"' in lead and 'href="/sla/ratings/"' in lead
+    assert world.client("lead").get("/sla/").status_code == 200
+    assert world.client("lead").get("/sla/ratings/").status_code == 200
+    engineer = world.client("t0").get(reverse("queue")).content.decode()
+    assert 'href="/sla/"' not in engineer and 'href="/sla/ratings/"' not in engineer

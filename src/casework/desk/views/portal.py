@@ -91,6 +91,7 @@ def _ticket_context(user: Any, ticket: Ticket, form: CustomerReplyForm | None = 
         "timeline": build_timeline(ticket, internal=False),
         "form": form or CustomerReplyForm(),
         "can_reply": permissions.can(user, "reply", ticket),
+        "can_rate": permissions.can(user, "rate", ticket),  # resolved or closed: the "Rate" link
         "rating": _rating(user, ticket),
         "rating_template": _optional_template("desk/sla/_portal_rating.html"),
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +16,7 @@ from casework.desk.errors import DeskError
 from casework.desk.team.models import Line
 from casework.desk.tickets import services
 from casework.desk.tickets.models import Ticket
-from casework.desk.views.common import apply_errors, desk_view, role_of
+from casework.desk.views.common import allowed_actions, apply_errors, desk_view, role_of
 from casework.desk.views.forms import EscalateForm, NoteForm, ReassignForm, ReplyForm, ResolveForm, ReturnForm
 from casework.desk.views.timeline import build_timeline
 
@@ -30,10 +30,13 @@ FORMS = {
 }
 
 
-def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None = None) -> dict[str, Any]:
+def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None = None,
+             allowed: set[str] | None = None) -> dict[str, Any]:
     user = request.user
-    allowed = permissions.allowed_actions(user, ticket)
-    forms = {name: cls() for name, cls in FORMS.items()}
+    if allowed is None:
+        allowed = allowed_actions(user, ticket)
+    # Only the forms this user can use on this ticket are built and rendered.
+    forms = {name: cls() for name, cls in FORMS.items() if name in allowed}
     if "reassign" in forms:
         forms["reassign"].fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
     forms.update(bound or {})
@@ -65,12 +68,23 @@ def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
+# Everything the page shows of the ticket in one query (the SLA row and the people's profiles included).
+PAGE_RELATED = ("organisation", "product", "line", "assignee__profile", "contact__profile", "sla")
+
+
 @desk_view
 def ticket_page(request: HttpRequest, ref: str) -> HttpResponse:
-    ticket = permissions.ticket_for(request.user, ref, "view")
+    # What ``permissions.ticket_for(user, ref, "view")`` does (404 for a ref that cannot exist, does not exist
+    # or is not visible), with the visibility asked once for the page instead of once per permission check.
+    ticket = None
+    if permissions._REF_SHAPE.fullmatch(ref or ""):
+        ticket = Ticket.objects.select_related(*PAGE_RELATED).filter(ref=ref).first()
+    allowed = allowed_actions(request.user, ticket) if ticket is not None else set()
+    if "view" not in allowed:
+        raise Http404(_("No such ticket."))
     if role_of(request.user) == "customer":
         return redirect("portal-ticket", ref=ticket.ref)
-    return render(request, "desk/ticket/ticket.html", _context(request, ticket))
+    return render(request, "desk/ticket/ticket.html", _context(request, ticket, allowed=allowed))
 
 
 @require_POST
