@@ -432,3 +432,22 @@ def test_bad_filters_are_422_naming_the_parameter(client, world, params, field):
 def test_list_never_shows_internal_fields_to_customers(client, world):
     items = get(client, "/tickets", world.users["cust_a"]).json()["items"]
     assert items and all(t["routed_rule"] is None and t["bounces"] is None for t in items)
+
+
+@pytest.mark.parametrize("who", ["t0_x", "cust_a"])
+def test_list_items_are_what_the_ticket_schema_gives(client, world, who):
+    """The list builds its items from plain values; each must equal ``ticket_out`` through ``TicketOut``,
+    key order included (what the endpoint answered when it serialised model instances via pydantic)."""
+    import orjson
+
+    from casework.desk.api.schemas import TicketOut
+    from casework.desk.api.tickets import ticket_out
+
+    user = world.users[who]
+    items = get(client, "/tickets", user, limit=200).json()["items"]
+    assert items
+    internal = who != "cust_a"
+    for item in items:
+        ticket = Ticket.objects.get(ref=item["ref"])
+        expected = orjson.loads(orjson.dumps(TicketOut.model_validate(ticket_out(ticket, internal=internal)).model_dump()))
+        assert item == expected and list(item) == list(expected)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Body, Query, Router
 
@@ -198,20 +199,58 @@ def filter_tickets(user: Any, qs: QuerySet[Ticket], f: schemas.TicketFilters) ->
     return qs
 
 
+# The list's columns, read as plain values (no model instances, no per-row pydantic validation): at 50 rows a
+# page this was most of the endpoint's CPU. ``_list_item`` builds exactly what ``ticket_out`` + ``TicketOut``
+# give (same keys, same order, same values); tests compare the two.
+LIST_VALUES = (
+    "id", "ref", "subject", "status", "severity", "product__code", "category", "language", "organisation_id",
+    "organisation__name", "line__code", "tier", "assignee__username", "contact__username", "created_at",
+    "updated_at", "resolved_at", "closed_at", "tags", "routed_rule", "rules_version", "escalations", "bounces",
+)
+
+
+def _list_item(row: dict[str, Any], *, internal: bool) -> dict[str, Any]:
+    return {
+        "ref": row["ref"],
+        "subject": row["subject"],
+        "status": row["status"],
+        "severity": row["severity"],
+        "product": row["product__code"],
+        "category": row["category"],
+        "language": row["language"],
+        "organisation": {"id": row["organisation_id"], "name": row["organisation__name"]},
+        "line": row["line__code"],
+        "tier": row["tier"],
+        "assignee": row["assignee__username"],
+        "contact": row["contact__username"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "resolved_at": row["resolved_at"],
+        "closed_at": row["closed_at"],
+        "tags": list(row["tags"]) if internal else None,
+        "routed_rule": row["routed_rule"] if internal else None,
+        "rules_version": row["rules_version"] if internal else None,
+        "escalations": row["escalations"] if internal else None,
+        "bounces": row["bounces"] if internal else None,
+    }
+
+
 @router.get("/tickets", response={200: schemas.TicketPage, **ERRORS}, summary="List tickets")
-def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> dict[str, Any]:
+def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> HttpResponse:
     """Newest first; pass the returned ``next`` as ``cursor`` for the following page."""
     user = actor(request)
-    qs = permissions.visible_tickets(user).select_related("organisation", "product", "line", "assignee", "contact")
-    qs = filter_tickets(user, qs, filters)
+    qs = filter_tickets(user, permissions.visible_tickets(user), filters)
     qs = cursor.after(qs, filters.cursor).order_by("-created_at", "-id")
-    rows = list(qs[: filters.limit + 1])
+    rows = list(qs.values(*LIST_VALUES)[: filters.limit + 1])
     page, more = rows[: filters.limit], len(rows) > filters.limit
     internal = permissions.role_of(user) != Role.CUSTOMER
-    return {
-        "items": [ticket_out(t, internal=internal) for t in page],
-        "next": cursor.encode(created_at=page[-1].created_at, pk=page[-1].pk) if more else None,
+    body = {
+        "items": [_list_item(r, internal=internal) for r in page],
+        "next": cursor.encode(created_at=page[-1]["created_at"], pk=page[-1]["id"]) if more else None,
     }
+    # Serialised here, straight from the dicts (the declared response schema still documents it in OpenAPI).
+    return HttpResponse(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+                        content_type="application/json; charset=utf-8")
 
 
 # --- read and act ---------------------------------------------------------------------------------------
