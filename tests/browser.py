@@ -1,12 +1,9 @@
 """Shared Playwright helpers for the desk's browser tests: Debian's Chromium against pytest-django's live server.
 
-Re-export the fixtures in a test module (pytest finds fixtures that are module attributes)::
+The fixtures ``chromium`` (one browser for the whole session) and ``desk_page`` are registered once in
+``tests/conftest.py`` — re-exporting them per module would start a second Playwright while the first still runs::
 
-    import browser
     from browser import login, make_user, screenshot
-
-    chromium = browser.chromium
-    desk_page = browser.desk_page
 
     @pytest.mark.browser
     def test_something(desk_page, live_server):

@@ -8,8 +8,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 DATA = Path(__file__).parent / "data"
 
-
+# The browser fixtures live here, once: a session-scoped fixture re-exported by several modules would be several
+# fixtures, and a second sync Playwright cannot start while the first one runs.
 import pytest  # noqa: E402
+
+from browser import chromium, desk_page  # noqa: E402,F401
 
 
 @pytest.fixture(autouse=True, scope="session")

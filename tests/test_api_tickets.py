@@ -207,7 +207,7 @@ def test_customer_reads_the_conversation_but_no_internal_notes(client, world):
     assert replies == [{"message": body["messages"][0]["id"]}]
     raw = get(client, f"/tickets/{ticket.ref}", customer).content.decode()
     assert NOTE_MARKER not in raw and SUMMARY.findings not in raw
-    assert body["allowed_actions"] == ["reply", "view"]
+    assert body["allowed_actions"] == ["attach", "reply", "view"]
 
     engineer_view = get(client, f"/tickets/{ticket.ref}", world.users["l1"]).json()
     assert sum(m["internal"] for m in engineer_view["messages"]) == 2

@@ -14,16 +14,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-import browser
 from browser import DEMO_RULES, login, make_user, publish_rules, screenshot
 from casework.desk.team.models import Organisation
 from casework.desk.team.reference import ensure_reference_data
 from casework.desk.tickets import services
 from casework.desk.tickets.models import EventKind, Ticket, TicketEvent
-
-# The shared Playwright fixtures, re-exported so pytest finds them in this module.
-chromium = browser.chromium
-desk_page = browser.desk_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from browser import DEMO_RULES, chromium, desk_page, login, make_user, publish_rules, screenshot  # noqa: F401
+from browser import DEMO_RULES, login, make_user, publish_rules, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +40,7 @@ def desk():
     return {"solved": solved, "waiting": waiting}
 
 
-def test_customer_rates_and_lead_sees_rating_and_breach(desk_page, live_server, desk):  # noqa: F811
+def test_customer_rates_and_lead_sees_rating_and_breach(desk_page, live_server, desk):
     from casework.desk.sla import jobs
 
     solved, waiting = desk["solved"], desk["waiting"]
