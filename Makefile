@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install messages lint demo serve clean bench-slowlog bench-net bench-desk bench-scale
+.PHONY: run test install messages lint demo serve clean screenshots bench-slowlog bench-net bench-desk bench-scale
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install
 	  echo "== desk tests on PostgreSQL ($(PG_URL)) =="; \
 	  DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "desk and not browser" $(PYTEST_ARGS); \
 	else echo "PostgreSQL is not reachable here: the desk tests on PostgreSQL were not run (CI runs them)."; fi
+
+## Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: install
+	CASEWORK_SCREENSHOTS=1 $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
