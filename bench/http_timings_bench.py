@@ -8,7 +8,12 @@ Scenarios use real servers on 127.0.0.1 (tests/localservers.py): a quick HTTPS p
 /etc/hosts), and pages that think before answering and dribble their body, so the server and transfer phases
 are tens of milliseconds rather than noise.
 
-    .venv/bin/python bench/http_timings_bench.py [-n 30]
+    .venv/bin/python bench/http_timings_bench.py [-n 30] [--mode process|inprocess]
+
+``--mode process`` (the default) runs casework the way an engineer does and the way curl runs: one fresh
+``casework http URL --format json`` process per request. ``--mode inprocess`` calls the probe repeatedly in
+this one process; its TLS phase then skips the TLS library's once-per-process set-up (configuration, providers,
+first CA parse), which a fresh curl process pays on every request, so it reads a few ms shorter than curl's.
 """
 
 from __future__ import annotations
@@ -66,18 +71,33 @@ def curl_once(curl: str, url: str, ca_file: str | None, insecure: bool) -> Phase
     )
 
 
+def casework_process_once(url: str, ca_file: str | None, insecure: bool) -> PhaseTimings:
+    """One ``casework http`` run in a fresh process, read back from its stable JSON."""
+    args = [sys.executable, "-m", "casework.cli", "http", url, "--format", "json"]
+    if insecure:
+        args.append("--insecure")
+    elif ca_file:
+        args += ["--cacert", ca_file]
+    out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout)
+    return PhaseTimings(**out["timings_ms"])
+
+
 def median(runs: list[PhaseTimings], phase: str) -> float | None:
     values = [v for r in runs if (v := r.phase(phase)) is not None]
     return statistics.median(values) if values else None
 
 
-def scenario(name: str, url: str, ca_file: str | None, n: int, curl: str, *, insecure: bool = False) -> list[list[str]]:
+def scenario(name: str, url: str, ca_file: str | None, n: int, curl: str, *, insecure: bool = False,
+             mode: str = "process") -> list[list[str]]:
     ours, theirs = [], []
     options = ProbeOptions(ca_file=ca_file, insecure=insecure)
     for _ in range(n):
-        obs = probe_once(url, options)
-        assert obs.error is None, obs.error
-        ours.append(obs.timings)
+        if mode == "process":
+            ours.append(casework_process_once(url, ca_file, insecure))
+        else:
+            obs = probe_once(url, options)
+            assert obs.error is None, obs.error
+            ours.append(obs.timings)
         theirs.append(curl_once(curl, url, ca_file, insecure))
     rows = []
     for phase in (*PHASES, "total"):
@@ -93,6 +113,8 @@ def scenario(name: str, url: str, ca_file: str | None, n: int, curl: str, *, ins
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=30, help="requests per tool per scenario")
+    parser.add_argument("--mode", choices=("process", "inprocess"), default="process",
+                        help="a fresh casework process per request, like curl (default), or repeated in-process probes")
     args = parser.parse_args()
     curl = shutil.which("curl")
     if curl is None:
@@ -102,11 +124,14 @@ def main() -> int:
     rows: list[list[str]] = []
     with serve(OkHandler, tls=True) as quick, serve(ThinkThenDribble, tls=True) as slow_tls, \
             serve(ThinkThenDribble) as slow_plain:
-        rows += scenario("https quick (localhost)", f"https://localhost:{quick.port}/", quick.ca_file, args.n, curl)
-        rows += scenario("https think+dribble", f"{slow_tls.base_url}/", slow_tls.ca_file, args.n, curl)
+        m = args.mode
+        rows += scenario("https quick (localhost)", f"https://localhost:{quick.port}/", quick.ca_file, args.n, curl,
+                         mode=m)
+        rows += scenario("https think+dribble", f"{slow_tls.base_url}/", slow_tls.ca_file, args.n, curl, mode=m)
         # Without verification neither tool loads a CA file: isolates the handshake itself (see RESULTS.md).
-        rows += scenario("https think+dribble -k", f"{slow_tls.base_url}/", None, args.n, curl, insecure=True)
-        rows += scenario("http think+dribble", f"{slow_plain.base_url}/", None, args.n, curl)
+        rows += scenario("https think+dribble -k", f"{slow_tls.base_url}/", None, args.n, curl, insecure=True, mode=m)
+        rows += scenario("http think+dribble", f"{slow_plain.base_url}/", None, args.n, curl, mode=m)
+    print(f"mode: {args.mode}")
     print(f"casework (pycurl): {pycurl.version}")
     print(f"curl: {curl_version}")
     print(f"requests per tool per scenario: {args.n}; agreement: |median diff| <= {ABS_MS:g} ms or <= {REL:.0%}")
