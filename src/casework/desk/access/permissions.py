@@ -9,7 +9,7 @@ of another organisation learns nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -118,6 +118,15 @@ def can_see(user: Any, ticket: Ticket) -> bool:
     return user.profile.lines.filter(pk=ticket.line_id).exists()
 
 
+def _permitted(user: Any, role: str, action: str, ticket: Ticket) -> bool:
+    """The role table and the action's condition, for a ticket already known to be visible to ``user``."""
+    if role not in TICKET_ACTIONS[action]:
+        return False
+    if action == "claim" and getattr(user, "profile", None) is None:
+        return False  # a superuser without a profile has no tier to claim at
+    return _CONDITIONS[action](user, ticket)
+
+
 def can(user: Any, action: str, ticket: Ticket | None = None) -> bool:
     role = role_of(user)
     if role is None:
@@ -128,11 +137,7 @@ def can(user: Any, action: str, ticket: Ticket | None = None) -> bool:
         raise KeyError(f"unknown global action {action!r}")
     if action not in TICKET_ACTIONS:
         raise KeyError(f"unknown ticket action {action!r}")
-    if role not in TICKET_ACTIONS[action] or not can_see(user, ticket):
-        return False
-    if role == Role.ADMIN and getattr(user, "profile", None) is None and action == "claim":
-        return False
-    return _CONDITIONS[action](user, ticket)
+    return role in TICKET_ACTIONS[action] and can_see(user, ticket) and _permitted(user, role, action, ticket)
 
 
 def require(user: Any, action: str, ticket: Ticket | None = None) -> None:
@@ -159,5 +164,15 @@ def ticket_for(user: Any, ref: str, action: str = "view") -> Ticket:
     return ticket
 
 
-def allowed_actions(user: Any, ticket: Ticket) -> set[str]:
-    return {a for a in TICKET_ACTIONS if can(user, a, ticket)}
+def allowed_actions(user: Any, ticket: Ticket, *, visible: bool | None = None,
+                    actions: Iterable[str] = TICKET_ACTIONS) -> set[str]:
+    """Every action ``user`` may take on ``ticket``. Visibility is checked once (a query for an engineer who is
+    not the assignee), or not at all when the caller knows the ticket is visible (a row of ``visible_tickets``)."""
+    role = role_of(user)
+    if role is None:
+        return set()
+    if visible is None:
+        visible = can_see(user, ticket)
+    if not visible:
+        return set()
+    return {a for a in actions if _permitted(user, role, a, ticket)}

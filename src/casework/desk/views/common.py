@@ -4,7 +4,7 @@ form errors next to the fields they are about."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError, NotAllowed
-from casework.desk.team.models import Role
 
 
 def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -71,22 +70,4 @@ def role_of(user: Any) -> str | None:
     return permissions.role_of(user)
 
 
-def allowed_actions(user: Any, ticket: Any, *, visible: bool | None = None,
-                    actions: Iterable[str] = permissions.TICKET_ACTIONS) -> set[str]:
-    """What ``permissions.allowed_actions`` answers, with the visibility check made once instead of once per
-    action (each is a query for an engineer who is not the assignee), or not at all when the caller already
-    knows the ticket is visible (a row of ``visible_tickets``). Same tables, same conditions: the page tests
-    compare it with ``permissions.allowed_actions`` for every role."""
-    role = permissions.role_of(user)
-    if role is None:
-        return set()
-    if visible is None:
-        visible = permissions.can_see(user, ticket)
-    if not visible:
-        return set()
-    no_profile_admin = role == Role.ADMIN and getattr(user, "profile", None) is None
-    return {
-        a for a in actions
-        if role in permissions.TICKET_ACTIONS[a] and not (no_profile_admin and a == "claim")
-        and permissions._CONDITIONS[a](user, ticket)
-    }
+allowed_actions = permissions.allowed_actions  # one visibility check per ticket, then the tables
