@@ -4,7 +4,7 @@ Generates ~200 MB logs of each kind (``bench/slowlog_sql_gen.py``: hundreds of s
 IN lists, multi-row INSERTs, comments, execute + parameters), runs every tool in the same run, measures wall
 time (MB/s) and peak RSS, and checks that casework's count and total time per shape equal the generator's truth.
 
-    .venv/bin/python bench/slowlog_bench.py [--mb 200] [--keep DIR] [--skip-peers]
+    .venv/bin/python bench/slowlog_bench.py [--mb 200] [--keep DIR] [--skip-peers] [--reference]
 
 Peak RSS: the largest single process (``wait4``'s ``ru_maxrss``) and the whole process tree sampled every
 50 ms from /proc (casework's worker processes run side by side).
@@ -61,10 +61,11 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(tool: str, cmd: list[str], *, stdout_path: str | None = None) -> Run:
+def measure(tool: str, cmd: list[str], *, stdout_path: str | None = None, env: dict[str, str] | None = None) -> Run:
     out = open(stdout_path, "w") if stdout_path else subprocess.PIPE  # noqa: SIM115
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **env} if env else None)
     peak = 0
     stop = threading.Event()
 
@@ -130,9 +131,12 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=200, help="size of each generated log")
     ap.add_argument("--keep", help="directory to keep the logs in (default: a temporary one)")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--reference", action="store_true",
+                    help="also run casework without the chunk fast scan (CASEWORK_SLOWLOG_FAST=0), same logs")
     args = ap.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="casework-slowlog-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results = []
     for engine, writer, peer in (
         ("mysql", gen.write_mysql, "pt-query-digest"),
@@ -148,7 +152,18 @@ def main() -> None:
         ok, why = check_truth(json.loads(ours.stdout), truth)
         print(f"  casework: {ours.seconds:.1f}s = {size_mb / ours.seconds:.1f} MB/s, peak RSS {ours.max_rss_mb:.0f} MB "
               f"(tree {ours.tree_rss_mb:.0f} MB); truth check: {'OK' if ok else 'FAILED'} ({why})", flush=True)
-        row = {"engine": engine, "mb": size_mb, "casework": ours, "truth_ok": ok, "truth": why, "peer": None}
+        row = {"engine": engine, "mb": size_mb, "casework": ours, "truth_ok": ok, "truth": why, "peer": None,
+               "reference": None}
+        if args.reference:
+            ref = measure("casework (reference)", [*CASEWORK, "slowlog", str(log), "--format", "json", "--top", "0"],
+                          env={"CASEWORK_SLOWLOG_FAST": "0"})
+            same = json.loads(ref.stdout)["shapes"] == json.loads(ours.stdout)["shapes"]
+            row["reference"] = ref
+            print(f"  casework, reference parsers: {ref.seconds:.1f}s = {size_mb / ref.seconds:.1f} MB/s, peak RSS "
+                  f"{ref.max_rss_mb:.0f} MB (tree {ref.tree_rss_mb:.0f} MB); fast scan is "
+                  f"{ref.seconds / ours.seconds:.2f}x faster; shapes identical: {same}", flush=True)
+            ok = ok and same
+            row["truth_ok"] = ok
         if not args.skip_peers:
             if engine == "mysql" and shutil.which("pt-query-digest"):
                 theirs = measure(peer, ["pt-query-digest", "--limit", "1000000", "--output", "json", str(log)],
@@ -164,6 +179,7 @@ def main() -> None:
                       f"{theirs.max_rss_mb:.0f} MB (tree {theirs.tree_rss_mb:.0f} MB); casework is "
                       f"{theirs.seconds / ours.seconds:.1f}x faster", flush=True)
         results.append((row, peer))
+        print(f"  load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     print()
     print(f"Machine: {machine()}")
     print("| Log | Size | Tool | Time | MB/s | Peak RSS (largest process / tree) | Speed-up | Per-shape totals = truth |")
@@ -174,6 +190,11 @@ def main() -> None:
         up = f"{theirs.seconds / ours.seconds:.1f}x" if theirs else "-"
         print(f"| {row['engine']} | {row['mb']:.0f} MB | casework | {ours.seconds:.1f}s | {row['mb'] / ours.seconds:.1f} | "
               f"{ours.max_rss_mb:.0f} / {ours.tree_rss_mb:.0f} MB | {up} | {'yes' if row['truth_ok'] else 'NO: ' + row['truth']} |")
+        if row["reference"]:
+            ref = row["reference"]
+            ref_up = f"{theirs.seconds / ref.seconds:.1f}x" if theirs else "-"
+            print(f"| {row['engine']} | {row['mb']:.0f} MB | casework, reference parsers | {ref.seconds:.1f}s | "
+                  f"{row['mb'] / ref.seconds:.1f} | {ref.max_rss_mb:.0f} / {ref.tree_rss_mb:.0f} MB | {ref_up} | - |")
         if theirs:
             print(f"| {row['engine']} | {row['mb']:.0f} MB | {peer} | {theirs.seconds:.1f}s | {row['mb'] / theirs.seconds:.1f} | "
                   f"{theirs.max_rss_mb:.0f} / {theirs.tree_rss_mb:.0f} MB | 1.0x | - |")

@@ -204,6 +204,86 @@ class _Agg:
             self.example_line = (order, e.line)
             self.example_extra = e.extra
 
+    @classmethod
+    def start(cls, engine: str, fingerprint: str, example: str, source: str, line: int, order: int) -> _Agg:
+        """A new shape for the fast scanners (``fastscan.py``), which fold values without building an Entry."""
+        return cls(_Seed(engine, fingerprint, example, source, line), order)  # type: ignore[arg-type]
+
+    def add_values(self, ms: float, ts: float | None, db: str | None, user: str | None, client: str | None,
+                   op: str | None, examined: int | None, returned: int | None, lock_ms: float | None,
+                   plan: str | None, example: str, source: str, line: int, order: int,
+                   extra: Callable[[], dict[str, Any]] | None) -> None:
+        """:meth:`add` for an entry given as values (never internal; ``extra`` makes the entry's extra dict —
+        non-numeric values only — and is called only when the entry becomes the example). The namespace of a SQL
+        entry is its database, so ``namespaces`` is not counted here: the caller sets it to a copy of ``dbs`` when
+        the chunk is done (:meth:`sql_namespaces`). Must fold exactly as :meth:`add` does: the fast paths are tested
+        to give identical digests."""
+        self.count += 1
+        self.total += ms
+        if ms < self.min:
+            self.min = ms
+        if ms > self.max:
+            self.max = ms
+        exact = self.exact
+        if exact is not None:
+            if len(exact) < EXACT_MAX:
+                exact.append(ms)
+            else:
+                self.exact = None
+        b = _ZERO if ms <= 0 else _floor(_log(ms) / _LOG_BASE)
+        buckets = self.buckets
+        buckets[b] = buckets.get(b, 0) + 1
+        if examined:
+            self.examined += examined
+        if returned:
+            self.returned += returned
+        if lock_ms:
+            self.lock += lock_ms
+        if plan:
+            self.plans[plan] += 1
+        if ts is not None:
+            first = self.first
+            if first is None or ts < first:
+                self.first = ts
+            last = self.last
+            if last is None or ts > last:
+                self.last = ts
+            minute = self.minute
+            key = int(ts // self.width)
+            minute[key] = minute.get(key, 0) + 1
+            if len(minute) > MINUTE_BUCKETS_MAX:
+                self._coarsen(self.width * 2)
+        if db is not None:
+            c = self.dbs
+            c[db] = c.get(db, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        if user is not None:
+            c = self.users
+            c[user] = c.get(user, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        if client is not None:
+            c = self.clients
+            c[client] = c.get(client, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        if op is not None:
+            c = self.operations
+            c[op] = c.get(op, 0) + 1
+            if len(c) > _TRIM_AT:
+                _trim(c)
+        if ms > self.example_ms:
+            self.example_ms = ms
+            self.example = example
+            self.example_source = source
+            self.example_line = (order, line)
+            self.example_extra = extra() if extra is not None else {}
+
+    def sql_namespaces(self) -> None:
+        """SQL entries have ``namespace == db``: the namespace counter is the database counter."""
+        self.namespaces = Counter(self.dbs)
+
     def _coarsen(self, width: int) -> None:
         merged: dict[int, int] = {}
         for k, v in self.minute.items():
@@ -270,6 +350,17 @@ class _Agg:
                 value = 0.0 if b == _ZERO else _BUCKET_BASE ** (b + 0.5)
                 return min(max(value, self.min), self.max)
         return self.max
+
+
+@dataclass(slots=True)
+class _Seed:
+    """The fields of an Entry that :class:`_Agg`'s constructor reads."""
+
+    engine: str
+    fingerprint: str
+    example: str
+    source: str
+    line: int
 
 
 _ZERO = -(10**9)

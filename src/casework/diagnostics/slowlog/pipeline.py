@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from types import ModuleType
 
 from casework.diagnostics.report import InputError
-from casework.diagnostics.slowlog import detect, reader
+from casework.diagnostics.slowlog import detect, fastscan, reader
 from casework.diagnostics.slowlog.digest import Digest, Options, Partial, finish
 from casework.diagnostics.slowlog.entry import ParseStats
 
@@ -26,6 +26,7 @@ PARALLEL_MIN_BYTES = 32 << 20  # below this, starting processes costs more than 
 CHUNK_MIN = 2 << 20
 CHUNK_MAX = 8 << 20  # a worker holds its chunk ~3 times (bytes, text, pieces): keeps the tree under 300 MB
 ORDER_STRIDE = 1 << 20  # chunk order = file index * stride + chunk index
+FAST = os.environ.get("CASEWORK_SLOWLOG_FAST", "1") != "0"  # chunk-level fast scan (fastscan.py) for SQL logs
 
 Progress = Callable[[int], None]
 
@@ -228,7 +229,11 @@ def _digest_chunk(path: str, name: str, start: int, end: int, engine: str, fmt: 
         data = fh.read(end - start)
     text = reader.decode(data, part.stats)
     del data
-    part.add_entries(module.parse_text(text, source=name, stats=part.stats, fmt=fmt), options=options, order=order)
+    plain = not (options.exclude_internal or options.since or options.until or options.filters)
+    if not (plain and FAST and engine in fastscan.ENGINES
+            and fastscan.digest_text(engine, text, source=name, part=part, order=order, fmt=fmt)):
+        part.add_entries(module.parse_text(text, source=name, stats=part.stats, fmt=fmt), options=options,
+                         order=order)
     part.unparsed_at = [(order, name, n) for n in part.stats.unparsed_lines]
     lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     return part, lines

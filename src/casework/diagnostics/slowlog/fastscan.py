@@ -1,0 +1,393 @@
+"""Chunk-level fast paths for the SQL slow logs: fold a whole chunk of text into a :class:`Partial` without an
+:class:`~casework.diagnostics.slowlog.entry.Entry` per row.
+
+The per-engine parsers (``mysql.parse_text``, ``postgres._parse_stderr``) are the reference. Here one compiled
+regular expression recognises the common layout of an entry in one call (MySQL: per ``";\\n#"`` piece, the
+same cut as the reference; PostgreSQL stderr: ``finditer`` over the chunk), the values go straight into the
+shape's accumulator (``_Agg.add_values``), and anything the expression does not recognise — or recognises but
+a guard doubts (extra ``Schema:``/``Full_scan`` keys, ``\\r``, a second ``duration:`` …) — is handed to the
+reference parser, in file order, so every variant stays supported and unparsed lines keep their numbers.
+``tests/test_slowlog_fastscan.py`` checks that both paths give identical digests.
+
+Only for unfiltered digests (no ``--since/--until/--filter/--exclude-internal``); the pipeline uses the
+reference path otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from casework.diagnostics.slowlog import mysql, postgres
+from casework.diagnostics.slowlog.digest import Partial, _Agg
+from casework.diagnostics.slowlog.entry import Entry, ParseStats
+from casework.diagnostics.slowlog.fingerprint import fingerprint, operation
+from casework.diagnostics.slowlog.reader import split_lines
+
+ENGINES = ("mysql", "postgres")
+
+
+def digest_text(engine: str, text: str, *, source: str, part: Partial, order: int, fmt: str | None = None) -> bool:
+    """Fold ``text`` (a chunk of whole entries, line 1 = its first line) into ``part``; False when this engine
+    or sub-format has no fast path (the caller then uses the reference parser)."""
+    if engine == "mysql":
+        _mysql(text, source=source, part=part, order=order)
+        return True
+    if engine == "postgres":
+        sub = fmt
+        if sub in (None, "postgres"):
+            sub = postgres._sub_format(split_lines(text[: 1 << 16])[:20])
+        if sub != "postgres-stderr":
+            return False
+        _postgres_stderr(text, source=source, part=part, order=order)
+        return True
+    return False
+
+
+def _fold_entries(part: Partial, entries: Iterable[Entry], order: int) -> int:
+    """The reference fold (``Partial.add_entries`` without filters) for entries of fallback regions."""
+    aggs = part.aggs
+    n = 0
+    for e in entries:
+        key = (e.engine, e.fingerprint)
+        agg = aggs.get(key)
+        if agg is None:
+            agg = aggs[key] = _Agg(e, order)
+        agg.add(e, order)
+        n += 1
+    return n
+
+
+def _count(part: Partial, engine: str, n: int) -> None:
+    for agg in part.aggs.values():  # SQL: namespace == db (add_values leaves namespaces to this)
+        if agg.engine == engine:
+            agg.sql_namespaces()
+    if n:
+        part.entries += n
+        part.by_engine[engine] += n
+
+
+# -- MySQL ------------------------------------------------------------------------------------------------------
+
+# One entry piece (after pt's ";\n#" cut, so the piece's leading '#' is already gone) in the layouts MySQL 5.6+,
+# MariaDB and Percona write: [Time,] [User@Host,] [Thread_id…,] Query_time…, [more '#' lines,] [use db;,]
+# [SET timestamp=N;,] statement. The statement must not start like a header line (the reference's header would
+# then take that line too).
+_MY_FAST = re.compile(
+    r" (?:Time: (?P<time>[-0-9: T.Z]*)\n# )?"
+    r"(?:User@Host: (?P<uh>[^\[\n][^\[\n]*\[[^\n]*)\n# )?"
+    r"(?:Thread_id: +(?P<thread>\S*)(?: +Schema: +(?P<schema>\S*))?[^\n]*\n# )?"
+    r"Query_time: (?P<qt>\d+(?:\.\d+)?) +Lock_time: (?P<lt>\d+(?:\.\d+)?) +Rows_sent: (?P<rs>\d+) "
+    r"+Rows_examined: (?P<rx>\d+)[^\n]*\n"
+    r"(?:#[^\n]*\n)*"
+    r"(?:use (?P<use>[^;\n]+);\n)?"
+    r"(?:SET timestamp=(?P<ts>\d+(?:\.\d+)?);\n)?"
+    r"(?P<arg>(?!#|use |SET (?:last_insert_id|insert_id|timestamp))[\s\S]+)"
+)
+# Keys the reference's header scan reads anywhere in the header. When the header holds exactly the ones the
+# expression captured (User@Host; Thread_id and Schema on their line), the captured values are the reference's;
+# otherwise they are read as the reference reads them (first occurrence wins), and a second Time or User@Host
+# sends the piece to the reference.
+_MY_GUARD = re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:")
+_MY_GUARD2 = re.compile(r"# Time:|User@Host:")
+_MY_PROPS = mysql._FAST_PROPS  # Schema / Thread_id / Full_scan / Full_join, first occurrence wins
+
+
+def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
+    """``mysql.parse_text`` + fold, with the fast expression tried on each piece first (same loop, same cut)."""
+    stats = part.stats
+    aggs = part.aggs
+    state = mysql._State()
+    stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    removed: list[tuple[int, int]] = []
+    if any(h in text for h in mysql._BANNER_HINTS):
+        text, removed = mysql._strip_banner(text)
+    sep = mysql.SEPARATOR
+    seplen = len(sep)
+    pieces = text.split(sep)
+    fast_match = _MY_FAST.fullmatch
+    guard = _MY_GUARD.findall
+    guard2 = _MY_GUARD2.findall
+    props = _MY_PROPS.findall
+    uh_cache: dict[str, tuple[str | None, str | None, str | None]] = {}
+    time_cache: dict[str, float | None] = {}
+    db_by_thread = state.db_by_thread
+    line = 1
+    pos = 0
+    r = 0
+    nremoved = len(removed)
+    last = len(pieces) - 1
+    i = 0
+    fast_n = 0
+    slow_n = 0
+    while i <= last:
+        piece = pieces[i]
+        while r < nremoved and removed[r][0] <= pos:
+            line += removed[r][1]
+            r += 1
+        start_line = line
+        line += piece.count("\n") + 1
+        pos += len(piece) + seplen
+        i += 1
+        if i - 1 == last:
+            piece = mysql._TRAILER.sub("", piece, count=1)
+        p0 = 1 if piece.startswith("#") else 0
+        m = fast_match(piece, p0) if "administrator command" not in piece else None
+        if m is not None:
+            argstart = m.start("arg")
+            tv, uhv, thread, schema, qt, lt, rs, rx, usev, tsv, arg = m.groups()
+            plan = None
+            hits = len(guard(piece, p0, argstart))
+            if hits != (uhv is not None) + (thread is not None) + (schema is not None):
+                if len(guard2(piece, p0, argstart)) != (uhv is not None):
+                    m = None
+                else:
+                    kv: dict[str, str] = {}
+                    for k, v in props(piece, p0, argstart):
+                        kv.setdefault(k, v)
+                    schema = kv.get("Schema")
+                    thread = kv.get("Thread_id")
+                    if kv.get("Full_scan") == "Yes":
+                        plan = "Full_scan"
+                    elif kv.get("Full_join") == "Yes":
+                        plan = "Full_join"
+            if m is not None:
+                if tsv is not None:
+                    ts: float | None = float(tsv)
+                else:
+                    ts = None
+                    if tv is not None:
+                        if tv in time_cache:
+                            ts = time_cache[tv]
+                        else:
+                            tm = mysql._TS_LINE.match("# Time: " + tv)
+                            ts = time_cache[tv] = mysql._cached_time(tm.group(1)) if tm else None
+                if uhv is None:
+                    user = client = uthread = None
+                else:
+                    uh = uh_cache.get(uhv)
+                    if uh is None:
+                        um = mysql._UH_LINE.match("# User@Host: " + uhv + "\n")
+                        uh = uh_cache[uhv] = mysql._user_host(um)[:3] if um else (None, None, None)
+                    user, client, uthread = uh
+                db = usev.strip("`") if usev is not None else None
+                if not db:
+                    if schema and not schema.endswith(":"):
+                        db = schema
+                thread = uthread or thread
+                if db:
+                    state.db = db
+                    if thread:
+                        db_by_thread[thread] = db
+                else:
+                    db = db_by_thread.get(thread) if thread else state.db
+                if ts is None:
+                    ts = state.ts
+                else:
+                    state.ts = ts
+                fp = fingerprint(arg, dialect="mysql")
+                key = ("mysql", fp)
+                agg = aggs.get(key)
+                example = arg[: mysql.EXAMPLE_MAX]
+                if agg is None:
+                    agg = aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
+                agg.add_values(
+                    float(qt) * 1000.0, ts, db, user, client, operation(arg), int(rx), int(rs), float(lt) * 1000.0,
+                    plan, example, source, start_line, order, None,
+                )
+                fast_n += 1
+                continue
+        # The reference, piece by piece (mysql.parse_text's loop body).
+        if not p0:
+            piece = "#" + piece
+        if not piece.strip("#\n"):
+            continue
+        entry = mysql._entry(piece, source=source, line=start_line, state=state, arg=None)
+        if entry is mysql._NO_ARG and i <= last:
+            nxt = pieces[i]
+            cut = nxt.find(";\n")
+            head = nxt if cut < 0 else nxt[: cut + 2]
+            if mysql._NULL_QUERY.match(head):
+                arg2 = "/* No query */"
+            else:
+                arg2 = head[:-2] if head.endswith(";\n") else head
+                arg2 = arg2.lstrip()
+                rest = "" if cut < 0 else nxt[cut + 2 :]
+                line += nxt.count("\n") - rest.count("\n") + (0 if rest else 1)
+                pos += len(nxt) - len(rest) + (0 if rest else seplen)
+                if rest:
+                    pieces[i] = rest
+                else:
+                    i += 1
+            entry = mysql._entry(piece, source=source, line=start_line, state=state, arg=arg2)
+        if entry is None or entry is mysql._NO_ARG:
+            stats.bad_line(start_line)
+        else:
+            slow_n += _fold_entries(part, (entry,), order)
+    _count(part, "mysql", fast_n + slow_n)
+
+
+# -- PostgreSQL stderr --------------------------------------------------------------------------------------------
+
+# A ``duration: X ms  statement|execute …`` message to the end of its line, and its continuation lines (tab or
+# space). Found by its literal start (fast); the line's prefix, an optional ``DETAIL:  parameters:`` line and
+# what follows are checked in Python. Lines with '\r' never match (the reference strips it; they go to the
+# reference).
+_PG_FAST = re.compile(
+    r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:(?!\n)\s)+(?:statement|execute)(?: [^:\n]*)?: ?(?P<first>[^\r\n]*)(?:\n|\Z)"
+    r"(?P<cont>(?:[\t ][^\r\n]*(?:\n|\Z))*)"
+)
+_PARAMS = "DETAIL:  parameters: "
+_PG_PID = re.compile(r"\s\[\d+\](?=\s)")
+_MISSING: Any = object()
+
+
+def _pg_who(prefix: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(user, db, client, app) from a line prefix, exactly as ``postgres._stderr_entry`` reads them."""
+    user = db = client = app = None
+    for key, value in postgres._KV.findall(prefix) if "=" in prefix else ():
+        value = value.strip("[]")
+        if not value or value == "unknown":
+            continue
+        if key == "user":
+            user = value
+        elif key == "db":
+            db = value
+        elif key in ("client", "host"):
+            client = value
+        else:
+            app = value
+    if user is None and db is None:
+        head = prefix.rsplit(" LOG:", 1)[0] if " LOG:" in prefix else prefix
+        m = postgres._USER_AT_DB.search(head)
+        if m and m.group(1) != "[unknown]":
+            user, db = m.group(1), m.group(2)
+            if db == "[unknown]":
+                db = None
+    return user, db, client, app
+
+
+def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> None:
+    stats = part.stats
+    aggs = part.aggs
+    stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    example_max = postgres.EXAMPLE_MAX
+    timestamp = postgres._timestamp
+    fast_n = slow_n = 0
+    gap_start = 0  # start of the text not yet folded (a gap for the reference)
+    gap_line = 1  # its line number
+    cur = 0  # position whose line number is cur_line
+    cur_line = 1
+
+    def reference(a: int, b: int, first_line: int) -> int:
+        tmp = ParseStats()
+        entries = list(postgres._parse_stderr(split_lines(text[a:b]), source=source, stats=tmp))
+        for e in entries:
+            e.line += first_line - 1
+        for n in tmp.unparsed_lines:
+            stats.bad_line(n + first_line - 1)
+        stats.unparsed += tmp.unparsed - len(tmp.unparsed_lines)
+        return _fold_entries(part, entries, order)
+
+    n = len(text)
+    ts_match = postgres._TS.match
+    pid_match = _PG_PID.match
+    epoch: dict[tuple[str, str | None], float | None] = {}
+    who_cache: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
+    for m in _PG_FAST.finditer(text):
+        start = m.start()
+        ls = text.rfind("\n", 0, start) + 1  # the line's start
+        if ls < gap_start:
+            continue  # inside a DETAIL line already taken
+        if ls < start and (text[ls] in "\t " or text.find("duration: ", ls, start) >= 0):
+            continue  # a continuation line, or not the line's first "duration: ": the reference decides
+        end = m.end()
+        params = None
+        if end < n:
+            nl = text.find("\n", end)
+            if nl < 0:
+                nl = n
+            d = text.find(_PARAMS, end, nl)
+            if d >= 0:
+                if text[end] in "\t " or text.find("duration: ", end, nl) >= 0:
+                    continue
+                params = text[d + len(_PARAMS) : nl]
+                if "\r" in params:
+                    params = params.rstrip("\r")
+                end = nl + 1 if nl < n else n
+                if end < n:
+                    nl = text.find("\n", end)
+                    if text[end] in "\t " or text.find(_PARAMS, end, n if nl < 0 else nl) >= 0:
+                        continue  # the reference would still add to this entry
+        prefix = text[ls:start]
+        cur_line += text.count("\n", cur, ls)
+        cur = ls
+        if gap_start < ls:
+            slow_n += reference(gap_start, ls, gap_line)
+        gap_start = end
+        gap_line = cur_line + text.count("\n", ls, end)
+        cont = m.group("cont")
+        if cont:
+            parts = [m.group("first")]
+            for c in cont.split("\n"):
+                if c:
+                    parts.append(c[1:] if c[0] == "\t" else c)
+            statement = "\n".join(parts)
+        else:
+            statement = m.group("first")
+        if not statement.strip():
+            continue
+        # The timestamp and who from the prefix, memoised: after a leading timestamp and pid (which hold no
+        # key=value, no user@db and no " LOG:"), the rest of the prefix decides who exactly as the whole does.
+        tm = ts_match(prefix)
+        if tm is not None and tm.end() < len(prefix) and prefix[tm.end()].isspace():
+            base, frac, zone = tm.groups()
+            bz = (base, zone)
+            ts = epoch.get(bz, _MISSING)
+            if ts is _MISSING:
+                ts = epoch[bz] = postgres._to_epoch(base, zone)
+            if ts is not None and frac:
+                ts += float(frac)
+            rest = prefix[tm.end() :]
+            pm = pid_match(rest)
+            if pm is not None:
+                rest = rest[pm.end() :]
+            who = who_cache.get(rest)
+            if who is None:
+                who = who_cache[rest] = _pg_who(prefix)
+                if len(who_cache) > 10_000:
+                    who_cache.clear()
+        else:
+            ts = timestamp(prefix)
+            who = _pg_who(prefix)
+        user, db, client, app = who
+        fp = fingerprint(statement.rstrip().rstrip(";"), dialect="postgres")
+        key = ("postgres", fp)
+        agg = aggs.get(key)
+        example = statement[:example_max]
+        if agg is None:
+            agg = aggs[key] = _Agg.start("postgres", fp, example, source, cur_line, order)
+        agg.add_values(
+            float(m.group("ms")), ts, db, user, client, operation(statement), None, None, None, None,
+            example, source, cur_line, order, _pg_extra(params, app),
+        )
+        fast_n += 1
+    if gap_start < len(text):
+        slow_n += reference(gap_start, len(text), gap_line)
+    _count(part, "postgres", fast_n + slow_n)
+
+
+def _pg_extra(params: str | None, app: str | None) -> Any:
+    if params is None and not app:
+        return None
+
+    def make() -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if params is not None:
+            extra["parameters"] = params[: postgres.EXAMPLE_MAX]
+        if app:
+            extra["application"] = app
+        return extra
+
+    return make
