@@ -82,7 +82,7 @@ def slowlog(
     apply_language(lang)
     if not files and not redis:
         raise fail("give at least one slow-log FILE (or '-' for stdin), or --redis URL")
-    from casework.diagnostics.slowlog import render  # registers the report sections
+    from casework.diagnostics.slowlog import render
     from casework.diagnostics.slowlog.digest import Options
     from casework.diagnostics.slowlog.pipeline import digest_inputs, total_bytes
 
