@@ -96,6 +96,15 @@ def serve(
     os.execv(gunicorn, argv)
 
 
+@desk_app.command("reindex-cases")
+def reindex_cases() -> None:
+    """Rebuild the case library's search index from every resolved or closed ticket."""
+    _django()
+    from casework.desk.library.index import reindex_all
+
+    typer.echo(f"{reindex_all()} cases indexed")
+
+
 @desk_app.command()
 def token(
     username: Annotated[str, typer.Argument(help="The user the token acts as.")],

@@ -20,3 +20,4 @@ __all__ = [
     "TicketEvent",
 ]
 from casework.desk.sla.models import BusinessCalendar, Notification, Rating, SLAPolicy, TicketSLA  # noqa: E402,F401
+from casework.desk.library.models import CaseTerm  # noqa: E402,F401

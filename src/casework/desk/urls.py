@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("rules/", include("casework.desk.routing.urls")),
     path("sla/", include("casework.desk.sla.urls")),
+    path("cases/", include("casework.desk.library.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("casework.desk.views.urls")),

@@ -45,6 +45,7 @@ GLOBAL_ACTIONS: dict[str, frozenset[str]] = {
     "open_ticket": frozenset({Role.CUSTOMER}) | ENGINEER_ROLES | STAFF_ROLES,
     "engineer_queue": ENGINEER_ROLES | STAFF_ROLES,
     "view_rules": ENGINEER_ROLES | STAFF_ROLES,
+    "search_cases": ENGINEER_ROLES | STAFF_ROLES,
     "edit_rules": STAFF_ROLES,
     "view_dashboard": STAFF_ROLES,
     "manage_team": STAFF_ROLES,

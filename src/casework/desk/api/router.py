@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from casework.desk.api import errors
 from casework.desk.api.attachments import router as attachments_router
 from casework.desk.api.auth import API_AUTH
+from casework.desk.api.library import router as library_router
 from casework.desk.api.render import ORJSONRenderer
 from casework.desk.api.rules import router as rules_router
 from casework.desk.api.tickets import router as tickets_router
@@ -31,6 +32,7 @@ errors.install(api)
 api.add_router("/", tickets_router)
 api.add_router("/", rules_router)
 api.add_router("/", attachments_router)
+api.add_router("/", library_router)
 
 # The SLA and ratings endpoints (/tickets/{ref}/sla, /tickets/{ref}/rating) live in their own ninja Router in
 # casework.desk.sla.api. We look for the module first but then import it for real: a module that exists and
