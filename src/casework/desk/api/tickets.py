@@ -235,11 +235,24 @@ def _list_item(row: dict[str, Any], *, internal: bool) -> dict[str, Any]:
     }
 
 
+def _visible_for_list(user: Any, f: schemas.TicketFilters) -> tuple[QuerySet[Ticket], schemas.TicketFilters]:
+    """``visible_tickets(user)`` with the filters still to apply. An engineer filtering on one of their own
+    lines sees every ticket of that line, so ``(line in my lines OR assignee = me) AND line = X`` is just
+    ``line_id = X``: without the OR, PostgreSQL can walk ``ticket_line_sev_created`` instead of combining
+    bitmaps over the whole line (bench/RESULTS.md, "Desk at scale")."""
+    if f.line and permissions.role_of(user) in permissions.ENGINEER_ROLES:
+        line_id = dict(user.profile.lines.values_list("code", "id")).get(f.line)
+        if line_id is not None:
+            return Ticket.objects.filter(line_id=line_id), f.model_copy(update={"line": None})
+    return permissions.visible_tickets(user), f
+
+
 @router.get("/tickets", response={200: schemas.TicketPage, **ERRORS}, summary="List tickets")
 def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> HttpResponse:
     """Newest first; pass the returned ``next`` as ``cursor`` for the following page."""
     user = actor(request)
-    qs = filter_tickets(user, permissions.visible_tickets(user), filters)
+    visible, rest = _visible_for_list(user, filters)
+    qs = filter_tickets(user, visible, rest)
     qs = cursor.after(qs, filters.cursor).order_by("-created_at", "-id")
     rows = list(qs.values(*LIST_VALUES)[: filters.limit + 1])
     page, more = rows[: filters.limit], len(rows) > filters.limit
