@@ -534,16 +534,19 @@ def _check(base: str, target: dict[str, object]) -> None:
             raise SystemExit(f"{target['name']}: {answer.status} {answer.geturl()}")
 
 
-def phase_measure(backend: str, *, duration: int, connections: int, workers: int, port: int) -> None:
+def phase_measure(backend: str, *, duration: int, connections: int, workers: int, threads: int, port: int,
+                  only: str = "") -> None:
     _django()
     port = port or _free_port()
     fill = json.loads((RESULTS / f"desk_scale_fill_{backend}.json").read_text())
     targets = _targets((SQLITE_HOME / f"token_{backend}").read_text().strip())
+    targets = [t for t in targets if only.lower() in str(t["name"]).lower()]
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    # Sync workers, one per core plus one: the desk is CPU-bound Python; threads would only share the GIL.
+    # What `casework desk serve` runs (sync workers, one per core plus one: the desk is CPU-bound Python, threads
+    # in one process would share its GIL), without the access log.
     server = subprocess.Popen(
-        [gunicorn, "casework.desk.wsgi:application", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--backlog", "256"],
+        [gunicorn, "casework.desk.wsgi:application", "--workers", str(workers), "--threads", str(threads),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"],
         env=_env(backend), cwd=str(ROOT), start_new_session=True,
     )
     results = []
@@ -572,7 +575,8 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     out = {"backend": backend, "fill": fill, "connections": connections,
-           "duration_s": duration, "gunicorn_workers": workers, "cpus": os.cpu_count(), "results": results,
+           "duration_s": duration, "gunicorn_workers": workers, "gunicorn_threads": threads, "cpus": os.cpu_count(),
+           "results": results,
            "loadavg_1m_before": load_before,
            "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (RESULTS / f"desk_scale_{backend}.json").write_text(json.dumps(out, indent=2))
@@ -634,6 +638,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds per URL")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (> 1: gthread)")
+    parser.add_argument("--only", default="", help="measure only the URLs whose name contains this")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--skip-fill", action="store_true", help="measure the existing bench database")
     parser.add_argument("--refill", action="store_true", help="drop and refill the bench database")
@@ -647,7 +653,7 @@ def main() -> None:
             phase_fill(args.backend, tickets, args.events_per_ticket)
         else:
             phase_measure(args.backend, duration=args.duration, connections=args.connections, workers=args.workers,
-                          port=args.port)
+                          threads=args.threads, port=args.port, only=args.only)
         return
 
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
@@ -673,11 +679,13 @@ def main() -> None:
             continue
         subprocess.run([sys.executable, __file__, "--phase", "measure", "--backend", backend, "--duration",
                         str(args.duration), "--connections", str(args.connections), "--workers", str(args.workers),
-                        "--port", str(args.port)], env=env, check=True)
+                        "--threads", str(args.threads), "--only", args.only, "--port", str(args.port)],
+                       env=env, check=True)
     for backend in [] if args.fill_only else backends:
         data = json.loads((RESULTS / f"desk_scale_{backend}.json").read_text())
         print(f"\n{backend}: {data['fill']['tickets']:,} tickets, {data['fill']['events']:,} events, "
-              f"{data['connections']} connections, {data['gunicorn_workers']} gunicorn workers")
+              f"{data['connections']} connections, {data['gunicorn_workers']} gunicorn workers × "
+              f"{data.get('gunicorn_threads', 1)} threads")
         print("| URL | requests | req/s | p50 ms | p95 ms | p99 ms | errors | non-200 | CPU ms/request | load (1 min) |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in data["results"]:

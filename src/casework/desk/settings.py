@@ -73,7 +73,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept (60 s, as for PostgreSQL): reopening one per request ran the PRAGMAs again and started
+    # every request with SQLite's page cache empty — about half the CPU of an API request (bench/RESULTS.md,
+    # "Desk at scale"). Safe with WAL: a connection is per thread, and in autocommit it holds no read snapshot
+    # or lock between requests.
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("CASEWORK_PG_PREPARE", "1") == "1":
     # Server-side parameters, so psycopg prepares a statement once it has run 5 times on a connection (kept for
     # CONN_MAX_AGE): PostgreSQL then skips planning, which was most of its CPU per desk request (the queue and

@@ -40,15 +40,18 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
     if "reassign" in forms:
         forms["reassign"].fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
     forms.update(bound or {})
+    internal = "view_internal" in allowed
+    # Read once for the timeline and the "latest case summary" card (newest first: the model's ordering).
+    summaries = list(ticket.summaries.select_related("author__profile")) if internal else []
     return {
         "ticket": ticket,
         "allowed": allowed,
         "has_actions": bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
         "forms": forms,
         "open_form": next(iter(bound)) if bound else "",
-        "timeline": build_timeline(ticket, internal="view_internal" in allowed),
+        "timeline": build_timeline(ticket, internal=internal, summaries=summaries),
         "identifiers": _identifiers(ticket),
-        "summaries": list(ticket.summaries.select_related("author")[:3]) if "view_internal" in allowed else [],
+        "summaries": summaries[:3],
     }
 
 

@@ -41,15 +41,20 @@ def _status_label(value: str) -> str:
         return value
 
 
-def build_timeline(ticket: Ticket, *, internal: bool) -> list[Item]:
+def build_timeline(ticket: Ticket, *, internal: bool, summaries: list[CaseSummary] | None = None) -> list[Item]:
+    """``summaries``: the ticket's case summaries when the caller has read them already (the ticket page shows
+    the latest one too), so they are not read twice."""
     events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor__profile", "line", "engineer__profile"))
     msgs = {m.pk: m for m in Message.objects.filter(ticket=ticket).select_related("author__profile")}
-    summaries = {s.pk: s for s in CaseSummary.objects.filter(ticket=ticket)} if internal else {}
+    if not internal:
+        by_pk: dict[int, CaseSummary] = {}
+    else:
+        by_pk = {s.pk: s for s in (CaseSummary.objects.filter(ticket=ticket) if summaries is None else summaries)}
     items: list[Item] = []
     for ev in events:
         if not internal and ev.kind not in PUBLIC_KINDS:
             continue
-        item = _item(ev, ticket=ticket, msgs=msgs, summaries=summaries, internal=internal)
+        item = _item(ev, ticket=ticket, msgs=msgs, summaries=by_pk, internal=internal)
         if item is not None:
             items.append(item)
     return items
