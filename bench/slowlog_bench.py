@@ -39,6 +39,7 @@ class Run:
     max_rss_mb: float
     tree_rss_mb: float
     stdout: str
+    cpu_seconds: float = 0.0  # user + system of the process and its reaped children (worker processes)
 
 
 def _tree_rss_kb(root: int) -> int:
@@ -88,7 +89,7 @@ def measure(tool: str, cmd: list[str], *, stdout_path: str | None = None, env: d
         out.close()  # type: ignore[union-attr]
     if proc.returncode != 0:
         raise SystemExit(f"{tool} failed ({proc.returncode}): {stderr[-2000:]}")
-    return Run(tool, seconds, usage.ru_maxrss / 1024, peak / 1024, stdout)
+    return Run(tool, seconds, usage.ru_maxrss / 1024, peak / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def check_truth(doc: dict, truth: gen.Truth) -> tuple[bool, str]:  # type: ignore[type-arg]
@@ -162,6 +163,9 @@ def main() -> None:
             print(f"  casework, reference parsers: {ref.seconds:.1f}s = {size_mb / ref.seconds:.1f} MB/s, peak RSS "
                   f"{ref.max_rss_mb:.0f} MB (tree {ref.tree_rss_mb:.0f} MB); fast scan is "
                   f"{ref.seconds / ours.seconds:.2f}x faster; shapes identical: {same}", flush=True)
+            print(f"  CPU (user+sys, all processes): fast scan {ours.cpu_seconds:.1f}s, reference "
+                  f"{ref.cpu_seconds:.1f}s = {ref.cpu_seconds / max(ours.cpu_seconds, 1e-9):.2f}x less CPU "
+                  "(robust to other load, unlike wall time)", flush=True)
             ok = ok and same
             row["truth_ok"] = ok
         if not args.skip_peers:
@@ -175,6 +179,7 @@ def main() -> None:
                 theirs = None
             if theirs is not None:
                 row["peer"] = theirs
+                print(f"  {peer}: CPU {theirs.cpu_seconds:.1f}s (casework {ours.cpu_seconds:.1f}s)", flush=True)
                 print(f"  {peer}: {theirs.seconds:.1f}s = {size_mb / theirs.seconds:.1f} MB/s, peak RSS "
                       f"{theirs.max_rss_mb:.0f} MB (tree {theirs.tree_rss_mb:.0f} MB); casework is "
                       f"{theirs.seconds / ours.seconds:.1f}x faster", flush=True)

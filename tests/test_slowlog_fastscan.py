@@ -138,7 +138,7 @@ this is garbage
 2024-11-19 07:06:40.078 UTC [1] user=u,db=d,app=psql,client=1.2.3.4 LOG:  duration: 1.5 ms  statement: SELECT 2;
 2024-11-19 07:06:40.079 UTC [1] app2@shop1 DETAIL:  parameters: $1 = '6'
 \tAND y = 3
-2024-11-19 07:06:40.080 UTC [1] app2@shop1 LOG:  duration: 2.5 ms  statement: SELECT 3\r
+2024-11-19 07:06:40.080 UTC [1] app2@shop1 LOG:  duration: 12.5 ms  statement: SELECT 3 FROM cr\r
 2024-11-19 07:06:40.081 UTC [1] app2@shop1 LOG:  duration: 3.5 ms  statement:   \n\
 2024-11-19 07:06:40.082 UTC [1] app2@shop1 LOG:  checkpoint starting: time
 2024-11-19 07:06:40.083 UTC [1] app2@shop1 LOG:  duration: 4.5 ms  statement: SELECT 4

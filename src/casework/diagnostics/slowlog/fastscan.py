@@ -230,14 +230,11 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
 
 # -- PostgreSQL stderr --------------------------------------------------------------------------------------------
 
-# A ``duration: X ms  statement|execute …`` message to the end of its line, and its continuation lines (tab or
-# space). Found by its literal start (fast); the line's prefix, an optional ``DETAIL:  parameters:`` line and
-# what follows are checked in Python. Lines with '\r' never match (the reference strips it; they go to the
-# reference).
-_PG_FAST = re.compile(
-    r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:(?!\n)\s)+(?:statement|execute)(?: [^:\n]*)?: ?(?P<first>[^\r\n]*)(?:\n|\Z)"
-    r"(?P<cont>(?:[\t ][^\r\n]*(?:\n|\Z))*)"
-)
+# The start of a ``duration: X ms  statement|execute …`` message, found by its literal start (fast); the line's
+# prefix, the statement to the end of the line, its continuation lines (tab or space), an optional
+# ``DETAIL:  parameters:`` line and what follows are checked in Python with ``str.find``. Lines with '\r' are left
+# to the reference (which strips it).
+_PG_FAST = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:(?!\n)\s)+(?:statement|execute)(?: [^:\n]*)?: ?")
 _PARAMS = "DETAIL:  parameters: "
 _PG_PID = re.compile(r"\s\[\d+\](?=\s)")
 _MISSING: Any = object()
@@ -302,7 +299,26 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             continue  # inside a DETAIL line already taken
         if ls < start and (text[ls] in "\t " or text.find("duration: ", ls, start) >= 0):
             continue  # a continuation line, or not the line's first "duration: ": the reference decides
-        end = m.end()
+        hend = m.end()
+        nl = text.find("\n", hend)
+        if nl < 0:
+            nl = n
+        statement = text[hend:nl]
+        if "\r" in statement:
+            continue
+        end = nl + 1 if nl < n else n
+        if end < n and text[end] in "\t ":  # continuation lines
+            parts = [statement]
+            while end < n and text[end] in "\t ":
+                nl = text.find("\n", end)
+                if nl < 0:
+                    nl = n
+                c = text[end:nl]
+                parts.append(c[1:] if c[0] == "\t" else c)
+                end = nl + 1 if nl < n else n
+            statement = "\n".join(parts)
+            if "\r" in statement:
+                continue
         params = None
         if end < n:
             nl = text.find("\n", end)
@@ -327,15 +343,6 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             slow_n += reference(gap_start, ls, gap_line)
         gap_start = end
         gap_line = cur_line + text.count("\n", ls, end)
-        cont = m.group("cont")
-        if cont:
-            parts = [m.group("first")]
-            for c in cont.split("\n"):
-                if c:
-                    parts.append(c[1:] if c[0] == "\t" else c)
-            statement = "\n".join(parts)
-        else:
-            statement = m.group("first")
         if not statement.strip():
             continue
         # The timestamp and who from the prefix, memoised: after a leading timestamp and pid (which hold no
