@@ -10,11 +10,11 @@ Text fields (``title``, ``detail``, ``advice``) are produced already translated:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding matters for the customer's problem; reports sort on it first."""
 
     CRITICAL = "critical"
