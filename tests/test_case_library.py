@@ -106,3 +106,16 @@ def test_engineers_search_pages_and_api_customers_may_not(client, world):
     assert client.get(reverse("library:search"), {"q": "405"}).status_code == 403
     refused = client.get("/api/v1/cases", {"q": "405"}, HTTP_AUTHORIZATION=f"Bearer {issue_token(user=world.customer_a)}")
     assert refused.status_code == 403
+
+
+def test_the_ticket_page_loads_similar_cases_for_engineers_only(client, world):
+    new = services.create_ticket(organisation=world.org_a, contact=world.customer_a, product="slb",
+                                 subject="Health check says 405", description="TCP check passes")
+    client.force_login(world.t0_network)
+    page = client.get(reverse("ticket", args=[new.ref])).content.decode()
+    panel_url = reverse("library:similar", args=[new.ref])
+    assert f'hx-get="{panel_url}"' in page and reverse("library:search") in page  # the panel and the nav link
+    panel = client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()
+    assert world.cases["slb"].ref in panel and new.ref not in panel
+    client.force_login(world.customer_a)
+    assert client.get(panel_url).status_code in (403, 404)
