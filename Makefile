@@ -45,8 +45,15 @@ screenshots: install
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 
-bench-slowlog: install
+## Slow logs vs pt-query-digest and pgbadger (Debian: apt-get install percona-toolkit pgbadger), then MongoDB vs
+## mloginfo (PyPI mtools, in a venv of its own: it pins old dependencies).
+bench-slowlog: install .venv-mtools/bin/mloginfo
 	$(PY) bench/slowlog_bench.py
+	$(PY) bench/slowlog_mongodb_bench.py --mloginfo .venv-mtools/bin/mloginfo
+
+.venv-mtools/bin/mloginfo:
+	$(PYTHON) -m venv .venv-mtools || python3 -m venv .venv-mtools
+	.venv-mtools/bin/pip install -q mtools==1.7.2 python-dateutil
 
 bench-net: install
 	$(PY) bench/http_timings_bench.py
