@@ -35,9 +35,9 @@ def _root(
 def _register() -> None:
     # Each module adds its command(s) to ``app``; importing them is cheap (heavy imports happen inside the
     # commands), so `casework --help` stays fast and `casework slowlog` never loads Django.
-    from casework.commands import desk, healthcheck, http, mtr, slowlog
+    from casework.commands import desk, diagnose, healthcheck, http, mtr, slowlog
 
-    for module in (slowlog, http, mtr, healthcheck, desk):
+    for module in (slowlog, http, mtr, healthcheck, diagnose, desk):
         module.register(app)
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.desk.views import auth, dashboard, portal, queue, ticket
+from casework.desk.views import auth, dashboard, files, portal, queue, ticket
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -10,6 +10,9 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("queue/", queue.queue, name="queue"),
     path("queue/claim/<str:ref>/", queue.claim, name="queue-claim"),
+    path("files/<str:ref>/", files.panel, name="files-panel"),
+    path("files/<str:ref>/upload/", files.upload, name="files-upload"),
+    path("files/<str:ref>/<int:attachment_id>/diagnose/", files.diagnose, name="files-diagnose"),
     path("t/<str:ref>/", ticket.ticket_page, name="ticket"),
     path("t/<str:ref>/<str:action>/", ticket.ticket_action, name="ticket-action"),
     path("portal/", portal.portal_list, name="portal"),
