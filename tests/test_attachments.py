@@ -10,12 +10,7 @@ from casework.desk.tickets import services
 from casework.desk.tickets.models import Attachment, EventKind
 from desk_fixtures import make_world
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.fixture

@@ -13,13 +13,8 @@ from casework.desk.tickets import services
 from casework.desk.tickets.models import Attachment
 from desk_fixtures import make_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
