@@ -36,7 +36,7 @@ def _postgres_url() -> str:
 @pytest.fixture
 def worker():
     if connection.vendor != "postgresql":
-        pytest.skip("runs in the PostgreSQL pass of `make test`: the worker must share the test database")
+        pytest.skip(reason="runs in the PostgreSQL pass of `make test`: the worker must share the test database")
     require_port("Redis", "127.0.0.1", 6379)
     import redis
 

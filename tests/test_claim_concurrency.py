@@ -100,7 +100,7 @@ def test_threads_claiming_the_same_ticket_one_wins():
         # pytest-django's in-memory SQLite shares one cache between connections, whose table locks fail at once
         # ("database table is locked") instead of waiting: not how the desk runs. The file database `make run`
         # uses is raced by the process test below (sqlite-file), so nothing is left untested.
-        pytest.skip("in-memory SQLite has shared-cache table locks; the process test races a file SQLite instead")
+        pytest.skip(reason="in-memory SQLite has shared-cache table locks; the process test races a file SQLite instead")
     users, tickets = _build_desk(ENGINEERS, TICKETS)
     barrier = threading.Barrier(ENGINEERS)
     outcomes: list[dict[int, str] | None] = [None] * ENGINEERS
