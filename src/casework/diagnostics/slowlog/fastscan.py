@@ -240,31 +240,6 @@ _PG_PID = re.compile(r"\s\[\d+\](?=\s)")
 _MISSING: Any = object()
 
 
-def _pg_who(prefix: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """(user, db, client, app) from a line prefix, exactly as ``postgres._stderr_entry`` reads them."""
-    user = db = client = app = None
-    for key, value in postgres._KV.findall(prefix) if "=" in prefix else ():
-        value = value.strip("[]")
-        if not value or value == "unknown":
-            continue
-        if key == "user":
-            user = value
-        elif key == "db":
-            db = value
-        elif key in ("client", "host"):
-            client = value
-        else:
-            app = value
-    if user is None and db is None:
-        head = prefix.rsplit(" LOG:", 1)[0] if " LOG:" in prefix else prefix
-        m = postgres._USER_AT_DB.search(head)
-        if m and m.group(1) != "[unknown]":
-            user, db = m.group(1), m.group(2)
-            if db == "[unknown]":
-                db = None
-    return user, db, client, app
-
-
 def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> None:
     stats = part.stats
     aggs = part.aggs
@@ -362,12 +337,12 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
                 rest = rest[pm.end() :]
             who = who_cache.get(rest)
             if who is None:
-                who = who_cache[rest] = _pg_who(prefix)
+                who = who_cache[rest] = postgres.prefix_who(prefix)
                 if len(who_cache) > 10_000:
                     who_cache.clear()
         else:
             ts = timestamp(prefix)
-            who = _pg_who(prefix)
+            who = postgres.prefix_who(prefix)
         user, db, client, app = who
         fp = fingerprint(statement.rstrip().rstrip(";"), dialect="postgres")
         key = ("postgres", fp)

@@ -167,13 +167,11 @@ def _to_epoch(base: str, zone: str | None) -> float | None:
     return dt.replace(tzinfo=tz).timestamp()
 
 
-def _stderr_entry(p: _Pending, source: str) -> Entry | None:
-    statement = "\n".join(p.parts) if len(p.parts) > 1 else p.parts[0]
-    if not statement.strip():
-        return None
-    prefix = p.prefix
+def prefix_who(prefix: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(user, db, client, application) from a ``log_line_prefix``: ``user=… db=…`` pairs, else ``user@db``."""
     user = db = client = app = None
-    for key, value in _KV.findall(prefix):
+    # Every key=value pair has an "="; most prefixes have none, and then the regex pass is skipped.
+    for key, value in _KV.findall(prefix) if "=" in prefix else ():
         value = value.strip("[]")
         if not value or value == "unknown":
             continue
@@ -192,6 +190,15 @@ def _stderr_entry(p: _Pending, source: str) -> Entry | None:
             user, db = m.group(1), m.group(2)
             if db == "[unknown]":
                 db = None
+    return user, db, client, app
+
+
+def _stderr_entry(p: _Pending, source: str) -> Entry | None:
+    statement = "\n".join(p.parts) if len(p.parts) > 1 else p.parts[0]
+    if not statement.strip():
+        return None
+    prefix = p.prefix
+    user, db, client, app = prefix_who(prefix)
     entry = _make(
         source=source,
         line=p.line,
