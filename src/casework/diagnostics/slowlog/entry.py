@@ -18,6 +18,7 @@ Every engine module exposes:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,3 +114,33 @@ class Shape:
         if not self.examined:
             return None
         return self.examined / max(self.returned, 1)
+
+
+def detect_and_number(
+    lines: Iterable[str], *, fmt: str | None, detect: Callable[[str], str | None], stats: ParseStats
+) -> tuple[str | None, Iterator[tuple[int, str]]]:
+    """For engines with sub-formats: pick one from the first non-blank line (unless ``fmt`` is forced) and number
+    every line from 1, adding the count to ``stats.lines`` once consumed. Only blank lines: ``(None, empty)``."""
+    it = iter(lines)
+    pending: list[str] = []
+    if fmt is None:
+        for line in it:
+            pending.append(line)
+            if line.strip():
+                fmt = detect(line)
+                break
+        if fmt is None:
+            stats.lines += len(pending)
+            return None, iter(())
+
+    def numbered() -> Iterator[tuple[int, str]]:
+        n = 0
+        for line in pending:
+            n += 1
+            yield n, line
+        for line in it:
+            n += 1
+            yield n, line
+        stats.lines += n
+
+    return fmt, numbered()

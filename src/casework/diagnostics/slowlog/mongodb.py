@@ -25,7 +25,7 @@ import orjson
 
 from casework.diagnostics.report import Finding, Severity
 from casework.diagnostics.slowlog import mongodb_text
-from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape
+from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape, detect_and_number
 from casework.diagnostics.slowlog.mongodb_internal import OPLOG_TAILING, classify
 from casework.diagnostics.slowlog.mongodb_shape import (
     command_shape,
@@ -497,30 +497,12 @@ def parse(
     """Entries from MongoDB slow-log lines (line endings kept; numbering starts at 1)."""
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown MongoDB format {fmt!r} (one of {', '.join(FORMATS)})")
-    it = iter(lines)
-    pending: list[str] = []
+    fmt, numbered = detect_and_number(lines, fmt=fmt, detect=lambda line: detect_format(line) or "mongodb-text", stats=stats)
     if fmt is None:
-        for line in it:
-            pending.append(line)
-            if line.strip():
-                fmt = detect_format(line) or "mongodb-text"
-                break
-    if fmt is None:
-        stats.lines += len(pending)
         return
 
-    def numbered() -> Iterator[tuple[int, str]]:
-        n = 0
-        for line in pending:
-            n += 1
-            yield n, line
-        for line in it:
-            n += 1
-            yield n, line
-        stats.lines += n
-
     if fmt == "mongodb-profile":
-        for lineno, text in _profile_documents(numbered(), stats):
+        for lineno, text in _profile_documents(numbered, stats):
             try:
                 doc = orjson.loads(text)
             except orjson.JSONDecodeError:
@@ -533,19 +515,19 @@ def parse(
                 yield entry
         return
     if fmt == "mongodb-json":
-        for lineno, line in numbered():
+        for lineno, line in numbered:
             entry = _json_log_entry(line, lineno, source, stats)
             if entry is not None:
                 yield entry
         return
     if fmt == "mongodb-export":
-        for lineno, line in numbered():
+        for lineno, line in numbered:
             entry = _export_entry(line, lineno, source, stats)
             if entry is not None:
                 yield entry
         return
     cache: dict[str, Any] = {}
-    for lineno, line in numbered():
+    for lineno, line in numbered:
         entry = _text_entry(line, lineno, source, stats, cache)
         if entry is not None:
             yield entry

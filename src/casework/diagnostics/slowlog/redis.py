@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from casework.diagnostics.report import Finding, InputError, Severity
-from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape
+from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape, detect_and_number
 from casework.i18n import gettext as _
 
 ENGINE = "redis"
@@ -359,32 +359,14 @@ def parse(
     """Entries from ``SLOWLOG GET`` output (redis-cli text or JSON)."""
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown Redis format {fmt!r} (one of {', '.join(FORMATS)})")
-    it = iter(lines)
-    pending: list[str] = []
+    fmt, numbered = detect_and_number(lines, fmt=fmt, detect=detect_format, stats=stats)
     if fmt is None:
-        for line in it:
-            pending.append(line)
-            if line.strip():
-                fmt = detect_format(line)
-                break
-
-    def numbered() -> Iterator[tuple[int, str]]:
-        n = 0
-        for line in pending:
-            n += 1
-            yield n, line
-        for line in it:
-            n += 1
-            yield n, line
-        stats.lines += n
-
-    if fmt is None:
-        stats.lines += len(pending)
         return
+
     if fmt == "redis-json":
-        yield from _parse_json(numbered(), source, stats)
+        yield from _parse_json(numbered, source, stats)
     else:
-        yield from _parse_cli(numbered(), source, stats)
+        yield from _parse_cli(numbered, source, stats)
 
 
 def live_entries(url: str, *, stats: ParseStats) -> Iterator[Entry]:
