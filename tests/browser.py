@@ -99,8 +99,10 @@ def login(page: Any, base_url: str, username: str, password: str = DEFAULT_PASSW
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("form.login button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    # Wait for the POST's navigation itself: waiting for a load state right after the click can return while
+    # the browser is still on the login page, before the answer arrived.
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.click("form.login button[type=submit]")
     if "/login/" in page.url:
         raise AssertionError(f"login as {username!r} failed: still on {page.url}")
 
