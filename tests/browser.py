@@ -95,6 +95,9 @@ def desk_page(chromium: Any, live_server: Any) -> Iterator[Any]:
 
 def login(page: Any, base_url: str, username: str, password: str = DEFAULT_PASSWORD) -> None:
     """Sign in through the desk's login form (a fresh session: earlier cookies are dropped first)."""
+    # Let the previous page's htmx panels finish first: an answer still in flight could set the old session's
+    # cookies again after they were cleared, and the login POST would then carry a stale CSRF cookie.
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", username)
@@ -104,7 +107,8 @@ def login(page: Any, base_url: str, username: str, password: str = DEFAULT_PASSW
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.click("form.login button[type=submit]")
     if "/login/" in page.url:
-        raise AssertionError(f"login as {username!r} failed: still on {page.url}")
+        errors = page.locator(".errorlist, .flash").all_inner_texts()
+        raise AssertionError(f"login as {username!r} failed: still on {page.url}: {errors}")
 
 
 def logout(page: Any) -> None:
