@@ -1,0 +1,72 @@
+"""The one-pass shape renderer (``shape_text``) must give exactly the text of the reference pair
+``render(_shape(…))`` on any document: the fingerprints — and so the digest — must not move."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casework.diagnostics.slowlog.mongodb_shape import (
+    _EXT_TYPES,
+    _KEEP_NUMBERS,
+    _KEEP_STRINGS,
+    _shape,
+    render,
+    shape_text,
+)
+
+# A small alphabet of keys, so sibling documents often share (or permute) keys, plus every key the shaper
+# treats specially: numbers kept under sort/projection, strings kept under from/as, extended-JSON wrappers.
+KEYS = st.sampled_from(
+    ["a", "b", "c", "$in", "$gte", "$or", "$match", *sorted(_KEEP_NUMBERS), *sorted(_KEEP_STRINGS),
+     *sorted(_EXT_TYPES)]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1.0, -1.0, 0.5, 2.0]),
+    st.sampled_from(["x", "", "?", "$a", "$", "1", "a, b: c"]),
+    st.text(max_size=4),
+)
+# $or branches / pipeline stages: sibling documents over the same few keys, often in another order.
+SIBLING_KEYS = st.lists(st.sampled_from(["a", "b", "$in", "sort"]), min_size=1, max_size=3, unique=True)
+
+
+def _siblings(inner):
+    return SIBLING_KEYS.flatmap(
+        lambda keys: st.lists(
+            st.permutations(keys).flatmap(lambda order: st.fixed_dictionaries({k: inner for k in order})),
+            min_size=2,
+            max_size=4,
+        )
+    )
+
+
+DOCS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=4), _siblings(inner)
+    ),
+    max_leaves=30,
+)
+PARENTS = st.one_of(st.none(), KEYS)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=DOCS, parent=PARENTS)
+def test_shape_text_equals_the_reference(doc, parent) -> None:
+    assert shape_text(doc, parent) == render(_shape(doc, parent))
+
+
+def test_repeated_sub_documents_collapse_as_the_reference_does() -> None:
+    # Two branches with the same keys in another order are one shape for _shape (dict equality); the text
+    # renderer must not keep both.
+    doc = {"$or": [{"a": 1, "b": 2}, {"b": 3, "a": 4}, {"a": 5, "b": 6}]}
+    assert shape_text(doc) == render(_shape(doc)) == "{$or: [{a: ?, b: ?}]}"
+    assert shape_text([{"sort": 1}], "sort") == render(_shape([{"sort": 1}], "sort"))
+    # Kept sort directions and field references, placeholders for values and extended-JSON wrappers.
+    doc = {"x": {"$date": "2024-01-01"}, "y": ["$f", 1], "sort": {"a": -1.0, "b": 0.5}, "from": "orders"}
+    assert shape_text(doc, "sort") == "{x: ?, y: [$f], sort: {a: -1, b: 0.5}, from: orders}"
