@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casework.diagnostics.slowlog import fastscan, mysql, pipeline, postgres
 from casework.diagnostics.slowlog.digest import Options, Partial, finish
@@ -168,3 +170,70 @@ def test_chunked_fast_equals_streamed_reference(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(pipeline, "CHUNK_MAX", 4096)
     par = pipeline.digest_inputs([str(big)], options=Options(top=0), workers=2)
     _assert_identical(seq, par)
+
+
+# -- the column-wise fold ----------------------------------------------------------------------------------------
+
+_ROW = st.tuples(
+    st.sampled_from([0.0, 0.5, 1.0, 1.5, 3.25, 1e-3, 1234.5678, 0.1, 0.2, 0.30000000000000004]),  # ms (ties!)
+    st.one_of(st.none(), st.floats(min_value=1.6e9, max_value=1.6e9 + 3e6, allow_nan=False)),  # ts: > 2048 minutes
+    st.one_of(st.none(), st.integers(0, 140).map(lambda i: f"db{i}")),  # > 100 distinct: the counters trim
+    st.one_of(st.none(), st.sampled_from(["u1", "u2", ""])),
+    st.one_of(st.none(), st.integers(0, 3).map(str)),
+    st.one_of(st.none(), st.sampled_from(["SELECT", "UPDATE"])),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+    st.one_of(st.none(), st.integers(0, 100)),
+    st.one_of(st.none(), st.sampled_from([0.0, 0.1, 0.2, 0.7])),
+    st.one_of(st.none(), st.sampled_from(["Full_scan", "Full_join"])),
+    st.text(max_size=3),
+    st.integers(1, 10**6),
+    st.one_of(st.none(), st.just(lambda: {"application": "psql"})),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ROW, max_size=700), st.lists(st.integers(0, 700), max_size=4))
+def test_add_rows_folds_exactly_as_add_values(rows: list[tuple], cuts: list[int]) -> None:  # type: ignore[type-arg]
+    from casework.diagnostics.slowlog.digest import _Agg
+
+    one = _Agg.start("mysql", "fp", "e", "s", 1, 0)
+    for r in rows:
+        one.add_values(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], "s", r[11], 0, r[12])
+    many = _Agg.start("mysql", "fp", "e", "s", 1, 0)
+    bounds = [0, *sorted(c for c in cuts if c <= len(rows)), len(rows)]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        many.add_rows(rows[a:b], "s", 0)
+    for name in _Agg.__slots__:
+        mine, theirs = getattr(many, name), getattr(one, name)
+        assert mine == theirs, name
+        if isinstance(theirs, dict):
+            assert list(mine.items()) == list(theirs.items()), name  # same insertion order: ties in most_common
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_add_rows_trims_and_coarsens_as_add_values(seed: int) -> None:
+    """Thousands of rows: counters pass the trim threshold and the minute table coarsens, mid-batch."""
+    import random
+
+    from casework.diagnostics.slowlog.digest import MINUTE_BUCKETS_MAX, _Agg
+
+    rnd = random.Random(seed)
+    rows = [
+        (rnd.choice([0.0, 0.25, rnd.random() * 1000]), rnd.choice([None, 1.6e9 + rnd.random() * 6e6]),
+         f"db{int(rnd.paretovariate(0.7))}", rnd.choice([None, "u"]), f"c{rnd.randrange(150)}", "SELECT",
+         rnd.randrange(1000), 0, rnd.random(), None, f"q{i}", i, None)
+        for i in range(6000)
+    ]
+    one = _Agg.start("mysql", "fp", "e", "s", 1, 0)
+    for r in rows:
+        one.add_values(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], "s", r[11], 0, r[12])
+    assert one.width > 60 and "other" in one.clients and len(one.minute) <= MINUTE_BUCKETS_MAX
+    many = _Agg.start("mysql", "fp", "e", "s", 1, 0)
+    cut = rnd.randrange(6000)
+    many.add_rows(rows[:cut], "s", 0)
+    many.add_rows(rows[cut:], "s", 0)
+    for name in _Agg.__slots__:
+        mine, theirs = getattr(many, name), getattr(one, name)
+        assert mine == theirs, name
+        if isinstance(theirs, dict):
+            assert list(mine.items()) == list(theirs.items()), name

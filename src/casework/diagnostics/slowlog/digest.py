@@ -20,6 +20,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce as _reduce
+from operator import add as _add
 from types import ModuleType
 from typing import Any
 
@@ -280,6 +282,77 @@ class _Agg:
             self.example_line = (order, line)
             self.example_extra = extra() if extra is not None else {}
 
+    def add_rows(self, rows: Sequence[tuple[Any, ...]], source: str, order: int) -> None:
+        """:meth:`add_values` for many entries at once, column by column with C-level builtins (the fast scanners
+        collect a chunk's rows per shape and fold them here). Each row is ``(ms, ts, db, user, client, op, examined,
+        returned, lock_ms, plan, example, line, extra)``; the result is bit-identical to calling :meth:`add_values`
+        on the rows in order: float sums are sequential (``reduce``, not ``sum``, which is compensated on Python
+        >= 3.12), ties keep the first row, counters get their keys in first-occurrence order, and the steps whose
+        result depends on *when* they happen (trimming a counter, coarsening the minute table) fall back to the
+        row-by-row fold or are shown to be order-free below."""
+        n = len(rows)
+        if n == 0:
+            return
+        if n == 1:
+            r = rows[0]
+            self.add_values(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], source, r[11], order,
+                            r[12])
+            return
+        ms, ts, dbs, users, clients, ops, examined, returned, locks, plans, examples, lines, extras = zip(*rows, strict=True)
+        self.count += n
+        self.total = _reduce(_add, ms, self.total)
+        lo = min(ms)
+        if lo < self.min:
+            self.min = lo
+        hi = max(ms)
+        if hi > self.max:
+            self.max = hi
+        exact = self.exact
+        if exact is not None:
+            if len(exact) + n <= EXACT_MAX:
+                exact.extend(ms)
+            else:
+                self.exact = None
+        buckets = self.buckets
+        for b, c in Counter([_ZERO if x <= 0 else _floor(_log(x) / _LOG_BASE) for x in ms]).items():
+            buckets[b] = buckets.get(b, 0) + c
+        self.examined += sum(filter(None, examined))  # ints: order-free
+        self.returned += sum(filter(None, returned))
+        self.lock = _reduce(_add, filter(None, locks), self.lock)
+        got = [p for p in plans if p]
+        if got:
+            self.plans.update(got)
+        stamps = [t for t in ts if t is not None]
+        if stamps:
+            t = min(stamps)
+            if self.first is None or t < self.first:
+                self.first = t
+            t = max(stamps)
+            if self.last is None or t > self.last:
+                self.last = t
+            # Coarsening merges buckets (k -> k // 2 per doubling, which equals flooring the timestamp by the
+            # doubled width), and the row-by-row fold doubles the width exactly while the table of all entries
+            # so far holds more than MINUTE_BUCKETS_MAX keys: both end at the narrowest width at which the table
+            # of all entries fits, with the same counts.
+            width = self.width
+            minute = self.minute
+            for k, c in Counter([int(t // width) for t in stamps]).items():
+                minute[k] = minute.get(k, 0) + c
+            while len(self.minute) > MINUTE_BUCKETS_MAX:
+                self._coarsen(self.width * 2)
+        _count_into(self.dbs, dbs)
+        _count_into(self.users, users)
+        _count_into(self.clients, clients)
+        _count_into(self.operations, ops)
+        if hi > self.example_ms:
+            i = ms.index(hi)  # the first row with the largest duration, as the row-by-row fold picks
+            self.example_ms = hi
+            self.example = examples[i]
+            self.example_source = source
+            self.example_line = (order, lines[i])
+            extra = extras[i]
+            self.example_extra = extra() if extra is not None else {}
+
     def sql_namespaces(self) -> None:
         """SQL entries have ``namespace == db``: the namespace counter is the database counter."""
         self.namespaces = Counter(self.dbs)
@@ -373,6 +446,25 @@ def _bucket(ms: float) -> int:
     if ms <= 0:
         return _ZERO
     return math.floor(math.log(ms) / _LOG_BASE)
+
+
+def _count_into(counter: Counter[str], values: Iterable[str | None]) -> None:
+    """``counter[v] += 1`` for each non-None value in order, trimming as :meth:`_Agg.add_values` does. When no
+    trim can have happened (the counter never holds more than ``_TRIM_AT`` keys) one C-level count suffices;
+    otherwise the values are counted one by one, trimming when the row-by-row fold would have."""
+    batch = Counter(values)
+    batch.pop(None, None)  # the other keys keep their first-occurrence order
+    if not batch:
+        return
+    if len(counter) + len(batch) <= _TRIM_AT or len(counter.keys() | batch.keys()) <= _TRIM_AT:
+        for k, c in batch.items():
+            counter[k] = counter.get(k, 0) + c
+        return
+    for v in values:
+        if v is not None:
+            counter[v] = counter.get(v, 0) + 1
+            if len(counter) > _TRIM_AT:
+                _trim(counter)
 
 
 def _trim(counter: Counter[str]) -> None:

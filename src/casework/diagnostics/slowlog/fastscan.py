@@ -45,8 +45,9 @@ def digest_text(engine: str, text: str, *, source: str, part: Partial, order: in
     return False
 
 
-def _fold_entries(part: Partial, entries: Iterable[Entry], order: int) -> int:
-    """The reference fold (``Partial.add_entries`` without filters) for entries of fallback regions."""
+def _fold_entries(part: Partial, entries: Iterable[Entry], order: int, pending: _Pending) -> int:
+    """The reference fold (``Partial.add_entries`` without filters) for entries of fallback regions. A shape's
+    rows still pending from the fast scan are folded first, so every shape sees its entries in file order."""
     aggs = part.aggs
     n = 0
     for e in entries:
@@ -54,9 +55,31 @@ def _fold_entries(part: Partial, entries: Iterable[Entry], order: int) -> int:
         agg = aggs.get(key)
         if agg is None:
             agg = aggs[key] = _Agg(e, order)
+        else:
+            rows = pending.rows.pop(e.fingerprint, None) if e.engine == pending.engine else None
+            if rows:
+                agg.add_rows(rows, pending.source, order)
         agg.add(e, order)
         n += 1
     return n
+
+
+class _Pending:
+    """The fast scan's rows per shape (fingerprint -> rows for ``_Agg.add_rows``), folded at the end of the chunk
+    (or before a reference entry of the same shape): one column-wise fold per shape instead of one call per entry."""
+
+    __slots__ = ("engine", "source", "rows")
+
+    def __init__(self, engine: str, source: str) -> None:
+        self.engine = engine
+        self.source = source
+        self.rows: dict[str, list[tuple[Any, ...]]] = {}
+
+    def flush(self, part: Partial, order: int) -> None:
+        aggs = part.aggs
+        for fp, rows in self.rows.items():
+            aggs[(self.engine, fp)].add_rows(rows, self.source, order)
+        self.rows.clear()
 
 
 def _count(part: Partial, engine: str, n: int) -> None:
@@ -83,8 +106,8 @@ _MY_FAST = re.compile(
     r"(?:#[^\n]*\n)*"
     r"(?:use (?P<use>[^;\n]+);\n)?"
     r"(?:SET timestamp=(?P<ts>\d+(?:\.\d+)?);\n)?"
-    r"(?P<arg>(?!#|use |SET (?:last_insert_id|insert_id|timestamp))[\s\S]+)"
-)
+    r"(?P<arg>(?!#|use |SET (?:last_insert_id|insert_id|timestamp))(?s:.+))"
+)  # (?s:.+), not [\s\S]+: the same characters, but re runs to the end at once instead of testing each one
 # Keys the reference's header scan reads anywhere in the header. When the header holds exactly the ones the
 # expression captured (User@Host; Thread_id and Schema on their line), the captured values are the reference's;
 # otherwise they are read as the reference reads them (first occurrence wins), and a second Time or User@Host
@@ -110,6 +133,10 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     guard = _MY_GUARD.findall
     guard2 = _MY_GUARD2.findall
     props = _MY_PROPS.findall
+    pending = _Pending("mysql", source)
+    pending_rows = pending.rows
+    pending_get = pending_rows.get
+    example_max = mysql.EXAMPLE_MAX
     uh_cache: dict[str, tuple[str | None, str | None, str | None]] = {}
     time_cache: dict[str, float | None] = {}
     db_by_thread = state.db_by_thread
@@ -187,15 +214,17 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
                 else:
                     state.ts = ts
                 fp = fingerprint(arg, dialect="mysql")
-                key = ("mysql", fp)
-                agg = aggs.get(key)
-                example = arg[: mysql.EXAMPLE_MAX]
-                if agg is None:
-                    agg = aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
-                agg.add_values(
+                rows = pending_get(fp)
+                example = arg[:example_max]
+                if rows is None:
+                    key = ("mysql", fp)
+                    if key not in aggs:
+                        aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
+                    rows = pending_rows[fp] = []
+                rows.append((
                     float(qt) * 1000.0, ts, db, user, client, operation(arg), int(rx), int(rs), float(lt) * 1000.0,
-                    plan, example, source, start_line, order, None,
-                )
+                    plan, example, start_line, None,
+                ))
                 fast_n += 1
                 continue
         # The reference, piece by piece (mysql.parse_text's loop body).
@@ -224,7 +253,8 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
         if entry is None or entry is mysql._NO_ARG:
             stats.bad_line(start_line)
         else:
-            slow_n += _fold_entries(part, (entry,), order)
+            slow_n += _fold_entries(part, (entry,), order, pending)
+    pending.flush(part, order)
     _count(part, "mysql", fast_n + slow_n)
 
 
@@ -260,8 +290,11 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
         for n in tmp.unparsed_lines:
             stats.bad_line(n + first_line - 1)
         stats.unparsed += tmp.unparsed - len(tmp.unparsed_lines)
-        return _fold_entries(part, entries, order)
+        return _fold_entries(part, entries, order, pending)
 
+    pending = _Pending("postgres", source)
+    pending_rows = pending.rows
+    pending_get = pending_rows.get
     n = len(text)
     ts_match = postgres._TS.match
     pid_match = _PG_PID.match
@@ -345,18 +378,21 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             who = postgres.prefix_who(prefix)
         user, db, client, app = who
         fp = fingerprint(statement.rstrip().rstrip(";"), dialect="postgres")
-        key = ("postgres", fp)
-        agg = aggs.get(key)
+        rows = pending_get(fp)
         example = statement[:example_max]
-        if agg is None:
-            agg = aggs[key] = _Agg.start("postgres", fp, example, source, cur_line, order)
-        agg.add_values(
+        if rows is None:
+            key = ("postgres", fp)
+            if key not in aggs:
+                aggs[key] = _Agg.start("postgres", fp, example, source, cur_line, order)
+            rows = pending_rows[fp] = []
+        rows.append((
             float(m.group("ms")), ts, db, user, client, operation(statement), None, None, None, None,
-            example, source, cur_line, order, _pg_extra(params, app),
-        )
+            example, cur_line, _pg_extra(params, app),
+        ))
         fast_n += 1
     if gap_start < len(text):
         slow_n += reference(gap_start, len(text), gap_line)
+    pending.flush(part, order)
     _count(part, "postgres", fast_n + slow_n)
 
 

@@ -12,7 +12,10 @@ The PostgreSQL dialect differs where the language does: ``"..."`` is a quoted *i
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+from collections.abc import Callable
 from typing import Literal
 
 Dialect = Literal["mysql", "postgres"]
@@ -48,6 +51,22 @@ _PG_SQ_STRING = re.compile(r"'(?:[^']|'')*'")  # standard_conforming_strings: ''
 # of the full fingerprint replace, on queries where that single pass provably equals those steps.
 _KEY_MYSQL = re.compile(r"'.*?'|[0-9+-][0-9a-f.xb+-]*", re.S)
 _KEY_PG = re.compile(r"'(?:[^']|'')*'|(?<![$\w])[0-9+-][0-9a-f.xb+-]*")
+
+# The same two passes in C (``_speedups.c``: one pass over the text building the result directly, instead of a
+# Python-level piece per literal) when the optional extension is built and not disabled; the expressions above are
+# the reference (``tests/test_slowlog_speedups.py`` checks both agree).
+_mask_mysql: Callable[[str], str] = functools.partial(_KEY_MYSQL.sub, "?")
+_mask_pg: Callable[[str], str] = functools.partial(_KEY_PG.sub, "?")
+SPEEDUPS = False
+if os.environ.get("CASEWORK_NO_SPEEDUPS", "") in ("", "0"):
+    try:
+        from casework.diagnostics.slowlog import _speedups
+    except ImportError:  # not built (no compiler at install time): the pure-Python passes above
+        pass
+    else:
+        _mask_mysql = _speedups.mask_mysql
+        _mask_pg = _speedups.mask_pg
+        SPEEDUPS = True
 
 # Fingerprints repeat (Zipf-like traffic): a bounded memo keyed by the literal-masked query pays for itself.
 _CACHE_MAX = 50_000
@@ -112,7 +131,7 @@ def cache_key(query: str, dialect: str = "mysql") -> tuple[str, str]:
     lowered = h.lower()
     if "true" in lowered or "false" in lowered:
         return ("=" + dialect, query)
-    return (dialect, (_KEY_PG if pg else _KEY_MYSQL).sub("?", h))
+    return (dialect, (_mask_pg if pg else _mask_mysql)(h))
 
 
 def _fingerprint(query: str, dialect: str) -> str:

@@ -1,0 +1,122 @@
+/* Optional C speedups for the slow-log digest (casework.diagnostics.slowlog).
+ *
+ * The pure-Python code is the reference and stays in use when this module is missing or disabled
+ * (CASEWORK_NO_SPEEDUPS=1); tests/test_slowlog_speedups.py checks that both give identical results.
+ *
+ * mask_mysql(s) == re.compile(r"'.*?'|[0-9+-][0-9a-f.xb+-]*", re.S).sub("?", s)
+ * mask_pg(s)    == re.compile(r"'(?:[^']|'')*'|(?<![$\w])[0-9+-][0-9a-f.xb+-]*").sub("?", s)
+ *
+ * Both are one left-to-right pass, as re.sub is: at each position the string alternative is tried first, then
+ * the number alternative, else the character is copied. The look-behind reads the ORIGINAL text (as re.sub's
+ * does), with Python's Unicode \w (alphanumeric or '_').
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static inline int is_num_start(Py_UCS4 c) { return (c >= '0' && c <= '9') || c == '+' || c == '-'; }
+
+static inline int is_num_char(Py_UCS4 c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '.' || c == 'x' || c == '+' || c == '-';
+}
+
+static inline int is_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
+
+/* End (exclusive) of the PostgreSQL string literal that starts with the quote at i, or -1 when none does.
+ * '(?:[^']|'')*' is greedy: it runs over non-quotes and '' pairs; it then needs a quote. At the end of the
+ * text it backtracks to the last '' pair and ends with that pair's first quote. */
+static Py_ssize_t pg_string_end(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t j = i + 1, last_pair = -1;
+    while (j < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, j);
+        if (c != '\'') {
+            j++;
+        } else if (j + 1 < n && PyUnicode_READ(kind, data, j + 1) == '\'') {
+            last_pair = j;
+            j += 2;
+        } else {
+            return j + 1; /* the closing quote */
+        }
+    }
+    return last_pair >= 0 ? last_pair + 1 : -1;
+}
+
+static PyObject *mask(PyObject *arg, int pg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mask: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    void *out = PyMem_Malloc(n > 0 ? (size_t)n * (size_t)kind : 1);
+    if (out == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t i = 0, o = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\'') {
+            Py_ssize_t end = -1;
+            if (pg) {
+                end = pg_string_end(kind, data, n, i);
+            } else {
+                for (Py_ssize_t j = i + 1; j < n; j++) {
+                    if (PyUnicode_READ(kind, data, j) == '\'') {
+                        end = j + 1;
+                        break;
+                    }
+                }
+            }
+            if (end >= 0) {
+                PyUnicode_WRITE(kind, out, o, '?');
+                o++;
+                i = end;
+                continue;
+            }
+            /* no string here; a quote starts no number either */
+        } else if (is_num_start(c)) {
+            int ok = 1;
+            if (pg && i > 0) {
+                Py_UCS4 b = PyUnicode_READ(kind, data, i - 1);
+                ok = !(b == '$' || is_word(b));
+            }
+            if (ok) {
+                i++;
+                while (i < n && is_num_char(PyUnicode_READ(kind, data, i)))
+                    i++;
+                PyUnicode_WRITE(kind, out, o, '?');
+                o++;
+                continue;
+            }
+        }
+        PyUnicode_WRITE(kind, out, o, c);
+        o++;
+        i++;
+    }
+    /* FromKindAndData finds the widest character left, so the result is a canonical str (equal and hashing
+     * equal to the same text built any other way). */
+    PyObject *res = PyUnicode_FromKindAndData(kind, out, o);
+    PyMem_Free(out);
+    return res;
+}
+
+static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
+
+static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
+
+static PyMethodDef methods[] = {
+    {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
+    {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "casework.diagnostics.slowlog._speedups", "Optional C speedups for the slow-log digest.",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }

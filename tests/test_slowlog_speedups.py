@@ -1,0 +1,162 @@
+"""The optional C speedups (``slowlog/_speedups.c``) must give exactly what the pure-Python reference gives: the
+literal-masking passes character for character (random SQL-ish text, Unicode included), and whole digests of
+the generated benchmark logs and the real-log fixtures with the extension on and off (``CASEWORK_NO_SPEEDUPS``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casework.diagnostics.slowlog import fingerprint as fp_module
+from casework.diagnostics.slowlog import mysql, postgres
+from casework.diagnostics.slowlog.digest import Options, Partial, finish
+from test_slowlog_fastscan import SQL_LOGS, _engine, _text
+
+if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
+    pytest.skip("CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
+
+# The extension is built by `make install` (setup.py, gcc and the Python headers are there locally and on CI); a
+# missing one is a failed build to look at, not a reason to skip.
+from casework.diagnostics.slowlog import _speedups  # noqa: E402
+
+BENCH = Path(__file__).parent.parent / "bench"
+ROOT = Path(__file__).parent.parent
+
+# Characters that matter to the passes (quotes, number characters, '$', word and non-word, newlines) plus
+# non-ASCII letters, digits and numerics (Unicode \w in the PostgreSQL look-behind) and wide characters.
+_ALPHABET = list("''''\"\\$_ \n\t.,()=+-xbXBacdefgz0123456789;*/#") + ["é", "Ω", "٣", "²", "Ⅻ", "\u00a0", "€", "😀", "𝟘"]
+_SQLISH = st.lists(
+    st.one_of(st.sampled_from(_ALPHABET), st.sampled_from(["''", "'it''s'", "$1", "t1", "0x1f", "-1.5e3", "IN (1, 2)"])),
+    max_size=40,
+).map("".join)
+
+
+def test_extension_is_in_use() -> None:
+    assert fp_module.SPEEDUPS
+    assert fp_module._mask_mysql is _speedups.mask_mysql
+    assert fp_module._mask_pg is _speedups.mask_pg
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_SQLISH)
+def test_mask_mysql_equals_the_expression(text: str) -> None:
+    assert _speedups.mask_mysql(text) == fp_module._KEY_MYSQL.sub("?", text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_SQLISH)
+def test_mask_pg_equals_the_expression(text: str) -> None:
+    assert _speedups.mask_pg(text) == fp_module._KEY_PG.sub("?", text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_masks_equal_the_expressions_on_any_text(text: str) -> None:
+    assert _speedups.mask_mysql(text) == fp_module._KEY_MYSQL.sub("?", text)
+    assert _speedups.mask_pg(text) == fp_module._KEY_PG.sub("?", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "mysql_out", "pg_out"),
+    [
+        ("a = 'x' AND b = 12", "a = ? AND b = ?", "a = ? AND b = ?"),
+        ("'it''s' || 'x", "?? || 'x", "? || 'x"),  # PG: '' is a quote inside the string
+        ("'a''b", "?'b", "?'b"),  # PG: no closing quote, so the pattern backtracks to the last '' pair
+        ("'a''b''c", "??'c", "?'c"),
+        ("t1 = $2 + -3", "t? = $? ? ?", "t1 = $2 ? ?"),  # PG: no number right after a word character or '$'
+        ("é1 ٣2 _3 (4", "é? ٣? _? (?", "é1 ٣2 _3 (?"),
+        ("😀'x' 0xff", "😀? ?", "😀? ?"),
+        ("", "", ""),
+    ],
+)
+def test_masks_on_known_cases(text: str, mysql_out: str, pg_out: str) -> None:
+    assert _speedups.mask_mysql(text) == fp_module._KEY_MYSQL.sub("?", text) == mysql_out
+    assert _speedups.mask_pg(text) == fp_module._KEY_PG.sub("?", text) == pg_out
+
+
+def test_results_are_canonical_str() -> None:
+    """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
+    same text built by Python, or memo lookups would miss."""
+    out = _speedups.mask_mysql("select '😀' from t")
+    assert out == "select ? from t" and hash(out) == hash("select ? from t")
+    assert out.isascii()
+
+
+def test_rejects_non_str() -> None:
+    with pytest.raises(TypeError):
+        _speedups.mask_mysql(b"select 1")  # type: ignore[arg-type]
+
+
+def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bool):  # type: ignore[no-untyped-def]
+    from casework.diagnostics.slowlog import fastscan
+
+    if pure:
+        monkeypatch.setattr(fp_module, "_mask_mysql", lambda s: fp_module._KEY_MYSQL.sub("?", s))
+        monkeypatch.setattr(fp_module, "_mask_pg", lambda s: fp_module._KEY_PG.sub("?", s))
+    fp_module._cache.clear()
+    fp_module._raw_cache.clear()
+    part = Partial()
+    applied = fastscan.digest_text(engine, text, source="x.log", part=part, order=0)
+    if not applied:
+        part.add_entries({"mysql": mysql, "postgres": postgres}[engine].parse_text(text, source="x.log", stats=part.stats),
+                         options=Options(top=0), order=0)
+    part.unparsed_at = [(0, "x.log", n) for n in part.stats.unparsed_lines]
+    monkeypatch.undo()
+    return finish(part, options=Options(top=0), engines={engine: {"mysql": mysql, "postgres": postgres}[engine]})
+
+
+def _same(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert [dataclasses.asdict(s) for s in a.shapes] == [dataclasses.asdict(s) for s in b.shapes]
+    assert a.summary == b.summary
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import slowlog_sql_gen as gen
+    finally:
+        sys.path.remove(str(BENCH))
+    d = tmp_path_factory.mktemp("gen")
+    gen.write_mysql(str(d / "my.log"), target_bytes=1_000_000)
+    gen.write_postgres(str(d / "pg.log"), target_bytes=1_000_000)
+    return {"mysql": (d / "my.log").read_text(), "postgres": (d / "pg.log").read_text()}
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgres"])
+def test_generated_logs_same_digest_with_and_without(generated: dict[str, str], engine: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    c = _digest(engine, generated[engine], monkeypatch, pure=False)
+    py = _digest(engine, generated[engine], monkeypatch, pure=True)
+    assert c.summary["shapes"] >= 100
+    _same(c, py)
+
+
+@pytest.mark.parametrize("path", SQL_LOGS, ids=lambda p: p.name)
+def test_fixture_logs_same_digest_with_and_without(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _text(path)
+    _same(_digest(_engine(path), text, monkeypatch, pure=False), _digest(_engine(path), text, monkeypatch, pure=True))
+
+
+def test_environment_switch_selects_the_pure_path(tmp_path: Path, generated: dict[str, str]) -> None:
+    """CASEWORK_NO_SPEEDUPS=1 really runs without the extension, and the CLI's digest is the same."""
+    log = tmp_path / "pg.log"
+    log.write_text(generated["postgres"])
+    out = {}
+    for flag in ("0", "1"):
+        env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
+        probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import fingerprint as f; "
+                                "print(f.SPEEDUPS)"], env=env, capture_output=True, text=True, check=True)
+        assert probe.stdout.strip() == ("True" if flag == "0" else "False")
+        run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(log), "--format", "json", "--top", "0"],
+                             env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+        out[flag] = json.loads(run.stdout)["shapes"]
+    assert out["0"] == out["1"] and len(out["0"]) >= 100
