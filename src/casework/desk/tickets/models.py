@@ -7,6 +7,9 @@ change writes its event in the same transaction).
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +35,29 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = [Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING_CUSTOMER, Status.ESCALATED]
+
+_LITERAL = re.compile(r"[a-z_]{1,32}")
+
+
+class InLiterals(models.Lookup):  # type: ignore[type-arg]
+    """``status__in_literals=OPEN_STATUSES``: ``status IN ('new', …)`` with the values written into the SQL as
+    literals instead of bound parameters.
+
+    Why: a partial index (``ticket_queue_open``, ``ticket_queue_claimable``: ``WHERE status IN (<open>)``) can be
+    used only when the planner can prove the query's condition implies the index's, and it never can through a
+    parameter. SQLite then picked another index and sorted (14 ms instead of 0.25 ms for a queue page at 100,000
+    tickets), and a prepared PostgreSQL statement's generic plan could not use them either. Only our own enum
+    values (checked against ``[a-z_]+``) are ever written, so nothing from a request reaches the SQL text."""
+
+    lookup_name = "in_literals"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        values = [str(v) for v in self.rhs]
+        if not values or not all(_LITERAL.fullmatch(v) for v in values):
+            raise ValueError(f"in_literals takes constant lower-case identifiers, not {values!r}")
+        return f"{lhs} IN ({', '.join(repr(v) for v in values)})", list(params)
 
 
 class Ticket(models.Model):
@@ -91,6 +117,9 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+Ticket._meta.get_field("status").register_lookup(InLiterals)
 
 
 class Message(models.Model):

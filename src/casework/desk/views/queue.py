@@ -95,13 +95,13 @@ def _open_tickets(user: Any, line_ids: list[int]) -> QuerySet[Ticket]:
     tickets (and their own), staff all, so for a user with lines this is ``visible_tickets`` ∩ those lines,
     without the OR that keeps the planner off the queue indexes."""
     if line_ids:
-        return Ticket.objects.filter(line_id__in=line_ids, status__in=OPEN_STATUSES)
-    return permissions.visible_tickets(user).filter(status__in=OPEN_STATUSES)
+        return Ticket.objects.filter(line_id__in=line_ids, status__in_literals=OPEN_STATUSES)
+    return permissions.visible_tickets(user).filter(status__in_literals=OPEN_STATUSES)
 
 
 def _mine(user: Any) -> QuerySet[Ticket]:
     # Assigned to me: visible to me whatever my role (engineers see their own, staff everything).
-    return Ticket.objects.filter(assignee_id=user.pk, status__in=OPEN_STATUSES)
+    return Ticket.objects.filter(assignee_id=user.pk, status__in_literals=OPEN_STATUSES)
 
 
 def _claimable(tier: str | None) -> Q:
