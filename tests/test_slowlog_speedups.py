@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casework.diagnostics.slowlog import fastscan, mysql, postgres, speedups
 from casework.diagnostics.slowlog import fingerprint as fp_module
-from casework.diagnostics.slowlog import mysql, postgres
 from casework.diagnostics.slowlog.digest import Options, Partial, finish
 from test_slowlog_fastscan import SQL_LOGS, _engine, _text
 
@@ -40,9 +40,10 @@ _SQLISH = st.lists(
 
 
 def test_extension_is_in_use() -> None:
-    assert fp_module.SPEEDUPS
+    assert speedups.ENABLED and speedups.ext is _speedups
     assert fp_module._mask_mysql is _speedups.mask_mysql
     assert fp_module._mask_pg is _speedups.mask_pg
+    assert fastscan._count_keys is _speedups.count_keys
 
 
 @settings(max_examples=3000, deadline=None)
@@ -82,6 +83,19 @@ def test_masks_on_known_cases(text: str, mysql_out: str, pg_out: str) -> None:
     assert _speedups.mask_pg(text) == fp_module._KEY_PG.sub("?", text) == pg_out
 
 
+_HEADERS = st.lists(
+    st.sampled_from(["Full_", "Full", "Schema:", "Schema", "Thread_id:", "# Time:", "# Time", "User@Host:", "User@",
+                     "F", "S", "T", "#", "U", " ", "\n", ":", "_", "é", "😀", "x"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_HEADERS, st.integers(-3, 40), st.integers(-3, 200))
+def test_count_keys_equals_the_guard_expression(text: str, start: int, end: int) -> None:
+    assert _speedups.count_keys(text, start, end) == len(fastscan._MY_GUARD.findall(text, start, end))
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -96,11 +110,10 @@ def test_rejects_non_str() -> None:
 
 
 def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bool):  # type: ignore[no-untyped-def]
-    from casework.diagnostics.slowlog import fastscan
-
     if pure:
         monkeypatch.setattr(fp_module, "_mask_mysql", lambda s: fp_module._KEY_MYSQL.sub("?", s))
         monkeypatch.setattr(fp_module, "_mask_pg", lambda s: fp_module._KEY_PG.sub("?", s))
+        monkeypatch.setattr(fastscan, "_count_keys", fastscan._count_keys_py)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()
@@ -153,8 +166,8 @@ def test_environment_switch_selects_the_pure_path(tmp_path: Path, generated: dic
     out = {}
     for flag in ("0", "1"):
         env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
-        probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import fingerprint as f; "
-                                "print(f.SPEEDUPS)"], env=env, capture_output=True, text=True, check=True)
+        probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import speedups as s; "
+                                "print(s.ENABLED)"], env=env, capture_output=True, text=True, check=True)
         assert probe.stdout.strip() == ("True" if flag == "0" else "False")
         run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(log), "--format", "json", "--top", "0"],
                              env=env, capture_output=True, text=True, check=True, cwd=ROOT)

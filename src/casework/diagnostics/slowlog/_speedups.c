@@ -104,6 +104,52 @@ static PyObject *mask(PyObject *arg, int pg)
     return res;
 }
 
+/* count_keys(s, start, end) == len(re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:").findall(s, start, end))
+ * No key overlaps another or itself (no proper suffix of a key is a prefix of a key), so the non-overlapping
+ * matches of the alternation are exactly the positions where some key starts and fits before end. */
+static const char *const KEYS[] = {"Full_", "Schema:", "Thread_id:", "# Time:", "User@Host:"};
+
+static PyObject *count_keys(PyObject *self, PyObject *args)
+{
+    PyObject *s;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "Unn:count_keys", &s, &start, &end))
+        return NULL;
+    if (PyUnicode_READY(s) < 0)
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    /* slice semantics, as re's pos/endpos */
+    if (start < 0)
+        start = 0;
+    if (end > n)
+        end = n;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    long hits = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c != 'F' && c != 'S' && c != 'T' && c != '#' && c != 'U')
+            continue;
+        for (size_t k = 0; k < sizeof(KEYS) / sizeof(KEYS[0]); k++) {
+            const char *key = KEYS[k];
+            if ((Py_UCS4)(unsigned char)key[0] != c)
+                continue;
+            size_t len = strlen(key);
+            if (i + (Py_ssize_t)len > end)
+                continue;
+            size_t j = 1;
+            while (j < len && PyUnicode_READ(kind, data, i + (Py_ssize_t)j) == (Py_UCS4)(unsigned char)key[j])
+                j++;
+            if (j == len) {
+                hits++;
+                i += (Py_ssize_t)len - 1;
+                break;
+            }
+        }
+    }
+    return PyLong_FromLong(hits);
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -111,6 +157,7 @@ static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
 static PyMethodDef methods[] = {
     {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
+    {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };
 

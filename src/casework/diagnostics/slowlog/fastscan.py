@@ -16,10 +16,10 @@ reference path otherwise.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from casework.diagnostics.slowlog import mysql, postgres
+from casework.diagnostics.slowlog import mysql, postgres, speedups
 from casework.diagnostics.slowlog.digest import Partial, _Agg
 from casework.diagnostics.slowlog.entry import Entry, ParseStats
 from casework.diagnostics.slowlog.fingerprint import fingerprint, operation
@@ -101,19 +101,28 @@ _MY_FAST = re.compile(
     r" (?:Time: (?P<time>[-0-9: T.Z]*)\n# )?"
     r"(?:User@Host: (?P<uh>[^\[\n][^\[\n]*\[[^\n]*)\n# )?"
     r"(?:Thread_id: +(?P<thread>\S*)(?: +Schema: +(?P<schema>\S*))?[^\n]*\n# )?"
-    r"Query_time: (?P<qt>\d+(?:\.\d+)?) +Lock_time: (?P<lt>\d+(?:\.\d+)?) +Rows_sent: (?P<rs>\d+) "
-    r"+Rows_examined: (?P<rx>\d+)[^\n]*\n"
+    r"Query_time: (?P<qt>[0-9]+(?:\.[0-9]+)?) +Lock_time: (?P<lt>[0-9]+(?:\.[0-9]+)?) +Rows_sent: (?P<rs>[0-9]+) "
+    r"+Rows_examined: (?P<rx>[0-9]+)[^\n]*\n"
     r"(?:#[^\n]*\n)*"
     r"(?:use (?P<use>[^;\n]+);\n)?"
-    r"(?:SET timestamp=(?P<ts>\d+(?:\.\d+)?);\n)?"
+    r"(?:SET timestamp=(?P<ts>[0-9]+(?:\.[0-9]+)?);\n)?"
     r"(?P<arg>(?!#|use |SET (?:last_insert_id|insert_id|timestamp))(?s:.+))"
-)  # (?s:.+), not [\s\S]+: the same characters, but re runs to the end at once instead of testing each one
+)  # (?s:.+), not [\s\S]+: the same characters, but re runs to the end at once instead of testing each one;
+# [0-9], not \d: re tests \d with a Unicode table lookup per character; other digits go to the reference.
 # Keys the reference's header scan reads anywhere in the header. When the header holds exactly the ones the
 # expression captured (User@Host; Thread_id and Schema on their line), the captured values are the reference's;
 # otherwise they are read as the reference reads them (first occurrence wins), and a second Time or User@Host
 # sends the piece to the reference.
 _MY_GUARD = re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:")
 _MY_GUARD2 = re.compile(r"# Time:|User@Host:")
+
+
+def _count_keys_py(s: str, start: int, end: int) -> int:
+    return len(_MY_GUARD.findall(s, start, end))
+
+
+# The guard's count in C when the extension is in use (a plain scan instead of re's per-character charset test).
+_count_keys: Callable[[str, int, int], int] = speedups.ext.count_keys if speedups.ext is not None else _count_keys_py
 _MY_PROPS = mysql._FAST_PROPS  # Schema / Thread_id / Full_scan / Full_join, first occurrence wins
 
 
@@ -130,7 +139,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     seplen = len(sep)
     pieces = text.split(sep)
     fast_match = _MY_FAST.fullmatch
-    guard = _MY_GUARD.findall
+    count_keys = _count_keys
     guard2 = _MY_GUARD2.findall
     props = _MY_PROPS.findall
     pending = _Pending("mysql", source)
@@ -165,7 +174,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
             argstart = m.start("arg")
             tv, uhv, thread, schema, qt, lt, rs, rx, usev, tsv, arg = m.groups()
             plan = None
-            hits = len(guard(piece, p0, argstart))
+            hits = count_keys(piece, p0, argstart)
             if hits != (uhv is not None) + (thread is not None) + (schema is not None):
                 if len(guard2(piece, p0, argstart)) != (uhv is not None):
                     m = None
@@ -264,7 +273,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
 # prefix, the statement to the end of the line, its continuation lines (tab or space), an optional
 # ``DETAIL:  parameters:`` line and what follows are checked in Python with ``str.find``. Lines with '\r' are left
 # to the reference (which strips it).
-_PG_FAST = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms(?:(?!\n)\s)+(?:statement|execute)(?: [^:\n]*)?: ?")
+_PG_FAST = re.compile(r"duration: (?P<ms>[0-9]+(?:\.[0-9]+)?) ms(?:(?!\n)\s)+(?:statement|execute)(?: [^:\n]*)?: ?")
 _PARAMS = "DETAIL:  parameters: "
 _PG_PID = re.compile(r"\s\[\d+\](?=\s)")
 _MISSING: Any = object()

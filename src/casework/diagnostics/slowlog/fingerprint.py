@@ -13,10 +13,11 @@ The PostgreSQL dialect differs where the language does: ``"..."`` is a quoted *i
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from typing import Literal
+
+from casework.diagnostics.slowlog import speedups
 
 Dialect = Literal["mysql", "postgres"]
 
@@ -53,20 +54,12 @@ _KEY_MYSQL = re.compile(r"'.*?'|[0-9+-][0-9a-f.xb+-]*", re.S)
 _KEY_PG = re.compile(r"'(?:[^']|'')*'|(?<![$\w])[0-9+-][0-9a-f.xb+-]*")
 
 # The same two passes in C (``_speedups.c``: one pass over the text building the result directly, instead of a
-# Python-level piece per literal) when the optional extension is built and not disabled; the expressions above are
-# the reference (``tests/test_slowlog_speedups.py`` checks both agree).
+# Python-level piece per literal) when the optional extension is in use; the expressions above are the reference.
 _mask_mysql: Callable[[str], str] = functools.partial(_KEY_MYSQL.sub, "?")
 _mask_pg: Callable[[str], str] = functools.partial(_KEY_PG.sub, "?")
-SPEEDUPS = False
-if os.environ.get("CASEWORK_NO_SPEEDUPS", "") in ("", "0"):
-    try:
-        from casework.diagnostics.slowlog import _speedups
-    except ImportError:  # not built (no compiler at install time): the pure-Python passes above
-        pass
-    else:
-        _mask_mysql = _speedups.mask_mysql
-        _mask_pg = _speedups.mask_pg
-        SPEEDUPS = True
+if speedups.ext is not None:
+    _mask_mysql = speedups.ext.mask_mysql
+    _mask_pg = speedups.ext.mask_pg
 
 # Fingerprints repeat (Zipf-like traffic): a bounded memo keyed by the literal-masked query pays for itself.
 _CACHE_MAX = 50_000
