@@ -178,7 +178,8 @@ def test_checked_in_json_and_text_logs_agree():
 _scalars = st.one_of(
     st.integers(-(10**12), 10**12),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20),
+    # A string starting with "$" is a field reference ("$total"), which the shape keeps by design: not a value.
+    st.text(max_size=20).filter(lambda s: not s.startswith("$")),
     st.booleans(),
     st.none(),
 )

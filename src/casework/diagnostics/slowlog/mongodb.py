@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -147,6 +147,54 @@ def _date(value: Any) -> float | None:
     return None
 
 
+# mongod's own stamps ("2024-03-11T01:00:00.367+00:00"): the minute's start is computed once (by the same
+# fromisoformat as _date) and the seconds added in integer microseconds, then divided as datetime.timestamp()
+# divides (exact int / 10**6), so the float is the very one _date returns. Anything else goes to _date.
+_LOG_DATE_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])(?:\.([0-9]{3}|[0-9]{6}))?"
+                          r"(Z|[+-][0-9]{2}:[0-9]{2})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE_STARTS: dict[str, int] = {}  # a memo of a pure function: results never depend on what is in it
+
+
+_SECONDS = {f"{i:02d}": i * 1_000_000 for i in range(60)}  # "07" -> µs: ASCII digits only, as fromisoformat
+_MILLIS = {f"{i:03d}": i * 1000 for i in range(1000)}
+
+
+def _log_date(value: Any) -> float | None:
+    """``_date(value)`` for a 4.4+ log's ``"t"``, from a per-minute cache."""
+    if type(value) is dict:
+        text = value.get("$date")
+        if type(text) is str:
+            n = len(text)
+            if (n == 29 or n == 24) and text[16] == ":" and text[19] == ".":
+                # "<minute>:SS.mmm<zone>" whose minute and zone the regex below has already read: the same
+                # stamp the regex would match, without running it.
+                start = _MINUTE_STARTS.get(text[:16] + text[23:])
+                sec = _SECONDS.get(text[17:19])
+                ms = _MILLIS.get(text[20:23])
+                if start is not None and sec is not None and ms is not None:
+                    return (start + sec + ms) / 1_000_000
+            m = _LOG_DATE_RE.fullmatch(text)
+            if m is not None:
+                minute, sec_text, frac, zone = m.groups()
+                key = minute + zone
+                start = _MINUTE_STARTS.get(key)
+                if start is None:
+                    try:
+                        dt = datetime.fromisoformat(minute + ":00" + ("+00:00" if zone == "Z" else zone))
+                    except ValueError:
+                        return _date(value)
+                    if len(_MINUTE_STARTS) > 10_000:
+                        _MINUTE_STARTS.clear()
+                    start = _MINUTE_STARTS[key] = (dt - _EPOCH) // _MICROSECOND
+                micros = start + int(sec_text) * 1_000_000
+                if frac:
+                    micros += int(frac) * 1000 if len(frac) == 3 else int(frac)
+                return micros / 1_000_000
+    return _date(value)
+
+
 def _tailing(*docs: Any) -> bool:
     return any(isinstance(d, dict) and d.get("tailable") is True and d.get("awaitData") is True for d in docs)
 
@@ -219,7 +267,13 @@ def _trim(text: str) -> str:
 # --- the four formats --------------------------------------------------------------------------------------
 
 
+_CLASSIFIED: dict[tuple[Any, ...], str | None] = {}  # memo of classify (a pure function of these arguments)
+_UNSEEN = object()
+
+
 def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> Entry | None:
+    # The hot path of 4.4+ logs (once per line): the helpers' common cases are inlined — plain ints and floats
+    # (what orjson gives for mongod's counters) skip _num/_int, and the rest goes through the same helpers.
     if '"Slow query"' not in line:
         if not line.lstrip().startswith("{"):
             stats.bad_line(lineno)  # a 4.4+ log is JSON on every line
@@ -231,52 +285,80 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
     except (orjson.JSONDecodeError, KeyError, TypeError):
         stats.bad_line(lineno)
         return None
-    duration = _num(duration)
+    if type(duration) is not int and type(duration) is not float:
+        duration = _num(duration)
     if duration is None or not isinstance(attr, dict):
         stats.bad_line(lineno)
         return None
-    ns = attr.get("ns")
+    get = attr.get
+    ns = get("ns")
     ns = ns if isinstance(ns, str) else None
-    command = attr.get("command")
-    orig = attr.get("originatingCommand")
-    op_type = attr.get("type")
+    command = get("command")
+    orig = get("originatingCommand")
+    op_type = get("type")
     operation, fp = _shape_of(
         op_type if op_type in ("update", "remove", "delete") else None, ns, command, orig
     )
     ctx = doc.get("ctx")
     ctx = ctx if isinstance(ctx, str) else None
-    user = attr.get("user") if isinstance(attr.get("user"), str) else None
-    reason = classify(ns=ns, op=operation, user=user, ctx=ctx, tailing=_tailing(command, orig))
-    plan = attr.get("planSummary")
+    user = get("user")
+    user = user if isinstance(user, str) else None
+    tailing = (
+        isinstance(command, dict) and command.get("tailable") is True and command.get("awaitData") is True
+    ) or (isinstance(orig, dict) and orig.get("tailable") is True and orig.get("awaitData") is True)
+    # classify reads ctx only for TTLMonitor/Balancer/ChunkSplitter/LogicalSessionCache threads: every other
+    # connection ("conn123") classifies as no ctx, so they share one memo entry.
+    ckey = (ns, operation, user, None if ctx is None or (ctx[:4] == "conn" and "Balancer" not in ctx) else ctx,
+            tailing)
+    reason = _CLASSIFIED.get(ckey, _UNSEEN)
+    if reason is _UNSEEN:
+        if len(_CLASSIFIED) > 20_000:
+            _CLASSIFIED.clear()
+        reason = _CLASSIFIED[ckey] = classify(ns=ns, op=operation, user=user, ctx=ctx, tailing=tailing)
+    plan = get("planSummary")
     extra: dict[str, Any] = {"format": "mongodb-json"}
-    keys = _int(attr.get("keysExamined"))
+    keys = get("keysExamined")
+    if type(keys) is not int:
+        keys = _int(keys)
     if keys is not None:
         extra["keys_examined"] = keys
-    app = attr.get("appName")
+    app = get("appName")
     if isinstance(app, str):
         extra["app"] = app
-    return _await_not_lock(
-        Entry(
-            engine=ENGINE,
-            source=source,
-            line=lineno,
-            ts=_date(doc.get("t")),
-            duration_ms=float(duration),
-            fingerprint=fp,
-            example=_trim(line),
-            namespace=ns,
-            db=ns.partition(".")[0] if ns else None,
-            user=user,
-            client=_client_host(attr.get("remote")),
-            operation=operation,
-            examined=_int(attr.get("docsExamined")),
-            returned=_int(attr.get("nreturned")),
-            lock_ms=_lock_wait_ms(attr.get("locks")),
-            plan=plan if isinstance(plan, str) else None,
-            internal=reason is not None,
-            internal_reason=reason,
-            extra=extra,
-        )
+    examined = get("docsExamined")
+    if type(examined) is not int:
+        examined = _int(examined)
+    returned = get("nreturned")
+    if type(returned) is not int:
+        returned = _int(returned)
+    # A key is in the decoded document only if its name is in the line, literally or \u-escaped.
+    lock_ms = _lock_wait_ms(get("locks")) if "timeAcquiringMicros" in line or "\\u" in line else None
+    if reason == OPLOG_TAILING and lock_ms:
+        extra["await_ms"] = lock_ms  # see _await_not_lock
+        lock_ms = None
+    example = line.strip()
+    if len(example) > EXAMPLE_MAX:
+        example = example[:EXAMPLE_MAX] + "…"
+    return Entry(
+        engine=ENGINE,
+        source=source,
+        line=lineno,
+        ts=_log_date(doc.get("t")),
+        duration_ms=float(duration),
+        fingerprint=fp,
+        example=example,
+        namespace=ns,
+        db=ns.partition(".")[0] if ns else None,
+        user=user,
+        client=_client_host(get("remote")),
+        operation=operation,
+        examined=examined,
+        returned=returned,
+        lock_ms=lock_ms,
+        plan=plan if isinstance(plan, str) else None,
+        internal=reason is not None,
+        internal_reason=reason,
+        extra=extra,
     )
 
 
@@ -562,6 +644,20 @@ def parse_text(
     """A chunk of whole lines (the worker-process path of the digest)."""
     from casework.diagnostics.slowlog.reader import split_lines
 
+    if fmt == "mongodb-json":
+        # The same lines as split_lines gives parse (cut on "\n" only, a last line without one kept), without
+        # copying each to re-append its "\n" (the entry reads nothing of the line's end but whitespace) and
+        # without parse's generator layers: 4.4+ logs are the big ones.
+        lines = text.split("\n")
+        if not lines[-1]:
+            lines.pop()
+        offset = first_line - 1
+        for lineno, line in enumerate(lines, 1):
+            entry = _json_log_entry(line, lineno + offset, source, stats)
+            if entry is not None:
+                yield entry
+        stats.lines += len(lines)
+        return
     for entry in parse(split_lines(text), source=source, stats=stats, fmt=fmt):
         if first_line != 1:
             entry.line += first_line - 1
