@@ -44,6 +44,7 @@ def test_extension_is_in_use() -> None:
     assert fp_module._mask_mysql is _speedups.mask_mysql
     assert fp_module._mask_pg is _speedups.mask_pg
     assert fastscan._count_keys is _speedups.count_keys
+    assert fp_module._quick_key is _speedups.quick_key
 
 
 @settings(max_examples=3000, deadline=None)
@@ -96,6 +97,37 @@ def test_count_keys_equals_the_guard_expression(text: str, start: int, end: int)
     assert _speedups.count_keys(text, start, end) == len(fastscan._MY_GUARD.findall(text, start, end))
 
 
+_QUERY_TOKENS = ["SELECT ", "select", "INSERT", "insert ", "REPLACE", "into t values (1, 2), (3, 4)", "Call ", "call",
+                 "USE ", "use", "administrator command: ", "/*", "*/", "/", "*", "--", "-", "#", "\\", '"', ",",
+                 "TRUE", "False", "tRuE", "tru", "fals", "t", "e", " ", "  ", "\n", "\t", "\x1c", "\x0b", "é", "\u2003",
+                 "'x'", "'it''s'", "12", "-3", "$1", "t1", "x" * 30, "(", ")", "?", "a = b"]
+_QUERIES = st.lists(st.sampled_from(_QUERY_TOKENS), max_size=14).map("".join)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(_QUERIES, st.sampled_from(["mysql", "postgres"]))
+def test_quick_key_is_cache_key_where_it_answers(query: str, dialect: str) -> None:
+    """Where the C quick key answers, it is exactly the key the Python steps compute (same tag, same text)."""
+    quick = _speedups.quick_key(query, dialect == "postgres")
+    saved = fp_module._quick_key
+    fp_module._quick_key = None
+    try:
+        ref = fp_module.cache_key(query, dialect)
+    finally:
+        fp_module._quick_key = saved
+    if quick is not None:
+        assert (dialect, quick) == ref
+    assert fp_module.cache_key(query, dialect) == ref
+
+
+def test_quick_key_answers_for_plain_queries() -> None:
+    assert _speedups.quick_key("SELECT * FROM t WHERE a = 'x' AND b IN (1, 2)", False) == "SELECT * FROM t WHERE a = ? AND b IN (?, ?)"
+    assert _speedups.quick_key("SELECT 1 /* c */", False) is None
+    assert _speedups.quick_key("INSERT INTO t VALUES (1), (2)", False) is None  # pt's multi-row cut: Python
+    assert _speedups.quick_key("INSERT INTO t VALUES (1), (2)", True) == "INSERT INTO t VALUES (?), (?)"
+    assert _speedups.quick_key('SELECT "a"', True) == 'SELECT "a"' and _speedups.quick_key('SELECT "a"', False) is None
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -114,6 +146,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fp_module, "_mask_mysql", lambda s: fp_module._KEY_MYSQL.sub("?", s))
         monkeypatch.setattr(fp_module, "_mask_pg", lambda s: fp_module._KEY_PG.sub("?", s))
         monkeypatch.setattr(fastscan, "_count_keys", fastscan._count_keys_py)
+        monkeypatch.setattr(fp_module, "_quick_key", None)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()

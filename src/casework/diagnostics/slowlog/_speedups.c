@@ -104,6 +104,89 @@ static PyObject *mask(PyObject *arg, int pg)
     return res;
 }
 
+static inline unsigned char lower_ascii(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+
+static int starts_ci(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, const char *word)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(word);
+    if (i + len > n)
+        return 0;
+    for (Py_ssize_t k = 0; k < len; k++)
+        if (lower_ascii(s[i + k]) != (unsigned char)word[k])
+            return 0;
+    return 1;
+}
+
+/* quick_key(query, pg): fingerprint.cache_key's masked text when none of its other steps applies, else None.
+ *
+ * None (the caller runs the Python cache_key) unless: the query is ASCII (so lower() and lstrip() are the ASCII
+ * ones), does not start with "administrator command: ", its head (query[:64].lstrip()[:4].lower()) is not "call"
+ * and does not start with "use", and it holds no "/" "*" pair (checksums, mysqldump, comments), no "--" and no '#'
+ * (one-line comments), no "true"/"false" in any case, and for MySQL no backslash, no '"', and no ',' in an
+ * INSERT/REPLACE (pt's multi-row cut). Then every step of cache_key before masking leaves the query as it is, and
+ * the key's text is mask(query). */
+static PyObject *quick_key(PyObject *self, PyObject *args)
+{
+    PyObject *q;
+    int pg;
+    if (!PyArg_ParseTuple(args, "Up:quick_key", &q, &pg))
+        return NULL;
+    if (PyUnicode_READY(q) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(q))
+        Py_RETURN_NONE;
+    const unsigned char *s = PyUnicode_1BYTE_DATA(q);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(q);
+    if (n >= 23 && memcmp(s, "administrator command: ", 23) == 0)
+        Py_RETURN_NONE;
+    Py_ssize_t lim = n < 64 ? n : 64, i = 0;
+    while (i < lim && Py_UNICODE_ISSPACE(s[i]))
+        i++;
+    Py_ssize_t hl = lim - i < 4 ? lim - i : 4;
+    if (hl == 4 && starts_ci(s, n, i, "call"))
+        Py_RETURN_NONE;
+    if (hl >= 3 && starts_ci(s, n, i, "use"))
+        Py_RETURN_NONE;
+    int insert = !pg && hl == 4 && (starts_ci(s, n, i, "inse") || starts_ci(s, n, i, "repl"));
+    for (Py_ssize_t j = 0; j < n; j++) {
+        unsigned char c = s[j];
+        switch (c) {
+        case '/':
+            if (j + 1 < n && s[j + 1] == '*')
+                Py_RETURN_NONE;
+            break;
+        case '-':
+            if (j + 1 < n && s[j + 1] == '-')
+                Py_RETURN_NONE;
+            break;
+        case '#':
+            Py_RETURN_NONE;
+        case '\\':
+        case '"':
+            if (!pg)
+                Py_RETURN_NONE;
+            break;
+        case ',':
+            if (insert)
+                Py_RETURN_NONE;
+            break;
+        case 't':
+        case 'T':
+            if (starts_ci(s, n, j, "true"))
+                Py_RETURN_NONE;
+            break;
+        case 'f':
+        case 'F':
+            if (starts_ci(s, n, j, "false"))
+                Py_RETURN_NONE;
+            break;
+        default:
+            break;
+        }
+    }
+    return mask(q, pg);
+}
+
 /* count_keys(s, start, end) == len(re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:").findall(s, start, end))
  * No key overlaps another or itself (no proper suffix of a key is a prefix of a key), so the non-overlapping
  * matches of the alternation are exactly the positions where some key starts and fits before end. */
@@ -157,6 +240,7 @@ static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
 static PyMethodDef methods[] = {
     {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
+    {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };

@@ -57,9 +57,12 @@ _KEY_PG = re.compile(r"'(?:[^']|'')*'|(?<![$\w])[0-9+-][0-9a-f.xb+-]*")
 # Python-level piece per literal) when the optional extension is in use; the expressions above are the reference.
 _mask_mysql: Callable[[str], str] = functools.partial(_KEY_MYSQL.sub, "?")
 _mask_pg: Callable[[str], str] = functools.partial(_KEY_PG.sub, "?")
+# And, in C, the whole key for the common query that none of the steps before the masking changes (None otherwise).
+_quick_key: Callable[[str, bool], str | None] | None = None
 if speedups.ext is not None:
     _mask_mysql = speedups.ext.mask_mysql
     _mask_pg = speedups.ext.mask_pg
+    _quick_key = speedups.ext.quick_key
 
 # Fingerprints repeat (Zipf-like traffic): a bounded memo keyed by the literal-masked query pays for itself.
 _CACHE_MAX = 50_000
@@ -100,6 +103,10 @@ def cache_key(query: str, dialect: str = "mysql") -> tuple[str, str]:
     the fingerprint is then a function of that pass's result, which is the key. Any other query is its own key
     (the exact text), as before."""
     pg = dialect == "postgres"
+    if _quick_key is not None:
+        masked = _quick_key(query, pg)
+        if masked is not None:
+            return (dialect, masked)
     if query.startswith(_MYSQLDUMP) or query.startswith("administrator command: "):
         return ("=" + dialect, query)
     if "/*" in query and _PT_CHECKSUM.search(query):
