@@ -112,9 +112,9 @@ def render(value: Any) -> str:
 def shape_text(value: Any, parent: str | None = None) -> str:
     """``render(_shape(value, parent))`` in one pass, without building the shaped copy (the hot path of every
     4.4+ JSON log line). Exactly equal by construction — each branch mirrors :func:`_shape` then
-    :func:`render` for one node — and where the two cannot be mirrored cheaply (a list with several
-    sub-documents, whose repeats :func:`_shape` collapses by *structural* equality, which rendered text does not
-    capture: ``{a, b}`` equals ``{b, a}``), it calls them. ``tests/test_slowlog_mongodb_shape.py`` checks the
+    :func:`render` for one node — and where the two cannot be mirrored cheaply (a list with sub-documents that
+    may be equal once shaped, whose repeats :func:`_shape` collapses by *structural* equality, which rendered
+    text does not capture: ``{a, b}`` equals ``{b, a}``), it calls them. ``tests/test_slowlog_mongodb_shape.py`` checks the
     equality on arbitrary documents."""
     cls = type(value)
     if cls is dict:
@@ -154,22 +154,38 @@ def shape_text(value: Any, parent: str | None = None) -> str:
                 if tl is str or tl is int or tl is float or tl is bool or last is None:
                     return "[" + (first if tf is str and first.startswith("$") else PLACEHOLDER) + "]"
             return render(_shape(value, parent))
+        # _shape collapses repeats by equality of the shaped items. Shaped scalars (and extended-JSON values) are
+        # strings, equal exactly when their text is; a shaped sub-document keeps its keys, so sub-documents
+        # with different key sets are never equal (nor equal to a string or a list). Only when two may be
+        # equal (same key set in any order, or two lists) does the reference decide.
         texts: list[str] = []
-        compound = 0
+        key_sets: list[frozenset[Any]] = []
+        lists = 0
         for item in value:
             t = type(item)
-            if t is dict or t is list:
-                compound += 1
-                if compound > 1:
+            if t is dict:
+                if len(item) <= 2 and item and next(iter(item)) in _EXT_TYPES:
+                    text = PLACEHOLDER
+                else:
+                    keys = frozenset(item)
+                    if keys in key_sets:
+                        return render(_shape(value, parent))
+                    key_sets.append(keys)
+                    texts.append(shape_text(item, parent))
+                    continue
+            elif t is list:
+                lists += 1
+                if lists > 1:
                     return render(_shape(value, parent))
-                text = shape_text(item, parent)
+                texts.append(shape_text(item, parent))
+                continue
             elif t is str:
                 text = item if item.startswith("$") else PLACEHOLDER
             elif t is int or t is float or t is bool or item is None:
                 text = PLACEHOLDER
             else:
                 return render(_shape(value, parent))
-            if text not in texts:  # scalars shape to str: equal text is equal shape; one sub-document at most
+            if text not in texts:
                 texts.append(text)
         return "[" + ", ".join(texts) + "]"
     if cls is str:
