@@ -18,7 +18,9 @@ SAMPLE = DATA / "slowlog" / "mongodb" / "mongod44_slow.json.log"
 
 _zones = st.one_of(
     st.just("Z"),
-    st.integers(-14 * 60, 14 * 60).map(lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"),
+    st.integers(-14 * 60, 14 * 60).map(
+        lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+    ),
 )
 
 
@@ -90,5 +92,7 @@ def test_chunk_path_is_stream_path(picks: list[str], crlf: bool, final_newline: 
     ref = [asdict(e) for e in mongodb.parse(split_lines(text), source="f", stats=s2, fmt="mongodb-json")]
     assert fast == ref
     assert (s1.lines, s1.unparsed, s1.unparsed_lines) == (s2.lines, s2.unparsed, s2.unparsed_lines)
-    shifted = list(mongodb.parse_text(text, source="f", stats=ParseStats(), fmt="mongodb-json", first_line=11))
+    shifted = list(
+        mongodb.parse_text(text, source="f", stats=ParseStats(), fmt="mongodb-json", first_line=11)
+    )
     assert [e.line for e in shifted] == [e["line"] + 10 for e in ref]

@@ -150,8 +150,10 @@ def _date(value: Any) -> float | None:
 # mongod's own stamps ("2024-03-11T01:00:00.367+00:00"): the minute's start is computed once (by the same
 # fromisoformat as _date) and the seconds added in integer microseconds, then divided as datetime.timestamp()
 # divides (exact int / 10**6), so the float is the very one _date returns. Anything else goes to _date.
-_LOG_DATE_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])(?:\.([0-9]{3}|[0-9]{6}))?"
-                          r"(Z|[+-][0-9]{2}:[0-9]{2})")
+_LOG_DATE_RE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}):([0-5][0-9])(?:\.([0-9]{3}|[0-9]{6}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MINUTE_STARTS: dict[str, int] = {}  # a memo of a pure function: results never depend on what is in it
@@ -308,8 +310,13 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
     ) or (isinstance(orig, dict) and orig.get("tailable") is True and orig.get("awaitData") is True)
     # classify reads ctx only for TTLMonitor/Balancer/ChunkSplitter/LogicalSessionCache threads: every other
     # connection ("conn123") classifies as no ctx, so they share one memo entry.
-    ckey = (ns, operation, user, None if ctx is None or (ctx[:4] == "conn" and "Balancer" not in ctx) else ctx,
-            tailing)
+    ckey = (
+        ns,
+        operation,
+        user,
+        None if ctx is None or (ctx[:4] == "conn" and "Balancer" not in ctx) else ctx,
+        tailing,
+    )
     reason = _CLASSIFIED.get(ckey, _UNSEEN)
     if reason is _UNSEEN:
         if len(_CLASSIFIED) > 20_000:
@@ -579,7 +586,9 @@ def parse(
     """Entries from MongoDB slow-log lines (line endings kept; numbering starts at 1)."""
     if fmt is not None and fmt not in FORMATS:
         raise ValueError(f"unknown MongoDB format {fmt!r} (one of {', '.join(FORMATS)})")
-    fmt, numbered = detect_and_number(lines, fmt=fmt, detect=lambda line: detect_format(line) or "mongodb-text", stats=stats)
+    fmt, numbered = detect_and_number(
+        lines, fmt=fmt, detect=lambda line: detect_format(line) or "mongodb-text", stats=stats
+    )
     if fmt is None:
         return
 
