@@ -45,6 +45,7 @@ def test_extension_is_in_use() -> None:
     assert fp_module._mask_pg is _speedups.mask_pg
     assert fastscan._count_keys is _speedups.count_keys
     assert fp_module._quick_key is _speedups.quick_key
+    assert fastscan._pg_frame is _speedups.pg_frame
 
 
 @settings(max_examples=3000, deadline=None)
@@ -128,6 +129,19 @@ def test_quick_key_answers_for_plain_queries() -> None:
     assert _speedups.quick_key('SELECT "a"', True) == 'SELECT "a"' and _speedups.quick_key('SELECT "a"', False) is None
 
 
+_PG_TOKENS = ["2024-11-19 07:06:40.075 UTC [1] a@b LOG:  ", "duration: 1.5 ms  statement: ", "duration: 2 ms  execute S_1: ",
+              "duration: ", "SELECT $1", "x", "\n", "\n", "\t", " ", "\r", "DETAIL:  parameters: ", "$1 = '5'", "é", "😀"]
+_PG_TEXTS = st.lists(st.sampled_from(_PG_TOKENS), max_size=25).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_PG_TEXTS, st.integers(0, 300))
+def test_pg_frame_equals_the_python_framing(text: str, gap_start: int) -> None:
+    for m in fastscan._PG_FAST.finditer(text):
+        for gap in (0, gap_start, m.start()):
+            assert _speedups.pg_frame(text, m.start(), m.end(), gap) == fastscan._pg_frame_py(text, m.start(), m.end(), gap)
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -147,6 +161,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fp_module, "_mask_pg", lambda s: fp_module._KEY_PG.sub("?", s))
         monkeypatch.setattr(fastscan, "_count_keys", fastscan._count_keys_py)
         monkeypatch.setattr(fp_module, "_quick_key", None)
+        monkeypatch.setattr(fastscan, "_pg_frame", fastscan._pg_frame_py)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()

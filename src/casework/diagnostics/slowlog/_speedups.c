@@ -233,6 +233,142 @@ static PyObject *count_keys(PyObject *self, PyObject *args)
     return PyLong_FromLong(hits);
 }
 
+/* -- PostgreSQL stderr framing (fastscan._pg_frame_py, line by line) ------------------------------------------- */
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+} Text;
+
+static inline Py_UCS4 at(const Text *t, Py_ssize_t i) { return PyUnicode_READ(t->kind, t->data, i); }
+
+/* str.find(ch, a, b) for one character; -1 when absent */
+static Py_ssize_t find_ch(const Text *t, Py_UCS4 ch, Py_ssize_t a, Py_ssize_t b)
+{
+    for (Py_ssize_t i = a; i < b; i++)
+        if (at(t, i) == ch)
+            return i;
+    return -1;
+}
+
+/* str.find(word, a, b) for an ASCII word: the match must lie wholly inside [a, b) */
+static Py_ssize_t find_word(const Text *t, const char *word, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(word);
+    for (Py_ssize_t i = a; i + len <= b; i++) {
+        if (at(t, i) != (Py_UCS4)(unsigned char)word[0])
+            continue;
+        Py_ssize_t k = 1;
+        while (k < len && at(t, i + k) == (Py_UCS4)(unsigned char)word[k])
+            k++;
+        if (k == len)
+            return i;
+    }
+    return -1;
+}
+
+static inline int is_tab_space(Py_UCS4 c) { return c == '\t' || c == ' '; }
+
+#define PARAMS "DETAIL:  parameters: "
+
+/* pg_frame(text, start, hend, gap_start) == fastscan._pg_frame_py(text, start, hend, gap_start) */
+static PyObject *pg_frame(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t start, hend, gap_start;
+    if (!PyArg_ParseTuple(args, "Unnn:pg_frame", &text, &start, &hend, &gap_start))
+        return NULL;
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    Py_ssize_t n = t.n;
+    if (start < 0 || start > n || hend < start || hend > n) {
+        PyErr_SetString(PyExc_ValueError, "pg_frame: positions out of range");
+        return NULL;
+    }
+    Py_ssize_t ls = start;
+    while (ls > 0 && at(&t, ls - 1) != '\n')
+        ls--;
+    if (ls < gap_start)
+        Py_RETURN_NONE;
+    if (ls < start && (is_tab_space(at(&t, ls)) || find_word(&t, "duration: ", ls, start) >= 0))
+        Py_RETURN_NONE;
+    Py_ssize_t nl = find_ch(&t, '\n', hend, n);
+    if (nl < 0)
+        nl = n;
+    if (find_ch(&t, '\r', hend, nl) >= 0)
+        Py_RETURN_NONE;
+    PyObject *statement = PyUnicode_Substring(text, hend, nl);
+    if (statement == NULL)
+        return NULL;
+    Py_ssize_t end = nl < n ? nl + 1 : n;
+    if (end < n && is_tab_space(at(&t, end))) { /* continuation lines */
+        PyObject *parts = PyList_New(1);
+        if (parts == NULL) {
+            Py_DECREF(statement);
+            return NULL;
+        }
+        PyList_SET_ITEM(parts, 0, statement); /* steals */
+        while (end < n && is_tab_space(at(&t, end))) {
+            nl = find_ch(&t, '\n', end, n);
+            if (nl < 0)
+                nl = n;
+            if (find_ch(&t, '\r', end, nl) >= 0) {
+                Py_DECREF(parts);
+                Py_RETURN_NONE;
+            }
+            PyObject *c = PyUnicode_Substring(text, at(&t, end) == '\t' ? end + 1 : end, nl);
+            if (c == NULL || PyList_Append(parts, c) < 0) {
+                Py_XDECREF(c);
+                Py_DECREF(parts);
+                return NULL;
+            }
+            Py_DECREF(c);
+            end = nl < n ? nl + 1 : n;
+        }
+        PyObject *sep = PyUnicode_FromString("\n");
+        statement = sep ? PyUnicode_Join(sep, parts) : NULL;
+        Py_XDECREF(sep);
+        Py_DECREF(parts);
+        if (statement == NULL)
+            return NULL;
+    }
+    PyObject *params = NULL;
+    if (end < n) {
+        nl = find_ch(&t, '\n', end, n);
+        if (nl < 0)
+            nl = n;
+        Py_ssize_t d = find_word(&t, PARAMS, end, nl);
+        if (d >= 0) {
+            if (is_tab_space(at(&t, end)) || find_word(&t, "duration: ", end, nl) >= 0)
+                goto skip;
+            Py_ssize_t pe = nl;
+            while (pe > d + (Py_ssize_t)strlen(PARAMS) && at(&t, pe - 1) == '\r') /* rstrip("\r") */
+                pe--;
+            end = nl < n ? nl + 1 : n;
+            if (end < n) {
+                Py_ssize_t nl2 = find_ch(&t, '\n', end, n);
+                if (is_tab_space(at(&t, end)) || find_word(&t, PARAMS, end, nl2 < 0 ? n : nl2) >= 0)
+                    goto skip;
+            }
+            params = PyUnicode_Substring(text, d + (Py_ssize_t)strlen(PARAMS), pe);
+            if (params == NULL) {
+                Py_DECREF(statement);
+                return NULL;
+            }
+        }
+    }
+    if (params == NULL) {
+        params = Py_None;
+        Py_INCREF(params);
+    }
+    return Py_BuildValue("(nnNN)", ls, end, statement, params);
+skip:
+    Py_DECREF(statement);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -241,6 +377,7 @@ static PyMethodDef methods[] = {
     {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
     {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
+    {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };

@@ -304,55 +304,17 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
     pending = _Pending("postgres", source)
     pending_rows = pending.rows
     pending_get = pending_rows.get
-    n = len(text)
+    frame = _pg_frame
     ts_match = postgres._TS.match
     pid_match = _PG_PID.match
     epoch: dict[tuple[str, str | None], float | None] = {}
     who_cache: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
     for m in _PG_FAST.finditer(text):
         start = m.start()
-        ls = text.rfind("\n", 0, start) + 1  # the line's start
-        if ls < gap_start:
-            continue  # inside a DETAIL line already taken
-        if ls < start and (text[ls] in "\t " or text.find("duration: ", ls, start) >= 0):
-            continue  # a continuation line, or not the line's first "duration: ": the reference decides
-        hend = m.end()
-        nl = text.find("\n", hend)
-        if nl < 0:
-            nl = n
-        statement = text[hend:nl]
-        if "\r" in statement:
+        fr = frame(text, start, m.end(), gap_start)
+        if fr is None:
             continue
-        end = nl + 1 if nl < n else n
-        if end < n and text[end] in "\t ":  # continuation lines
-            parts = [statement]
-            while end < n and text[end] in "\t ":
-                nl = text.find("\n", end)
-                if nl < 0:
-                    nl = n
-                c = text[end:nl]
-                parts.append(c[1:] if c[0] == "\t" else c)
-                end = nl + 1 if nl < n else n
-            statement = "\n".join(parts)
-            if "\r" in statement:
-                continue
-        params = None
-        if end < n:
-            nl = text.find("\n", end)
-            if nl < 0:
-                nl = n
-            d = text.find(_PARAMS, end, nl)
-            if d >= 0:
-                if text[end] in "\t " or text.find("duration: ", end, nl) >= 0:
-                    continue
-                params = text[d + len(_PARAMS) : nl]
-                if "\r" in params:
-                    params = params.rstrip("\r")
-                end = nl + 1 if nl < n else n
-                if end < n:
-                    nl = text.find("\n", end)
-                    if text[end] in "\t " or text.find(_PARAMS, end, n if nl < 0 else nl) >= 0:
-                        continue  # the reference would still add to this entry
+        ls, end, statement, params = fr
         prefix = text[ls:start]
         cur_line += text.count("\n", cur, ls)
         cur = ls
@@ -403,6 +365,61 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
         slow_n += reference(gap_start, len(text), gap_line)
     pending.flush(part, order)
     _count(part, "postgres", fast_n + slow_n)
+
+
+def _pg_frame_py(text: str, start: int, hend: int, gap_start: int) -> tuple[int, int, str, str | None] | None:
+    """Where the entry whose ``duration:`` message starts at ``start`` (its statement at ``hend``) lies: (line start,
+    end, statement, parameters), or None when the fast scan leaves it to the reference (not the line's first
+    ``duration:``, a continuation line, a '\\r', parameters that go on …). ``_speedups.pg_frame`` is the same in C."""
+    n = len(text)
+    ls = text.rfind("\n", 0, start) + 1  # the line's start
+    if ls < gap_start:
+        return None  # inside a DETAIL line already taken
+    if ls < start and (text[ls] in "\t " or text.find("duration: ", ls, start) >= 0):
+        return None  # a continuation line, or not the line's first "duration: ": the reference decides
+    nl = text.find("\n", hend)
+    if nl < 0:
+        nl = n
+    statement = text[hend:nl]
+    if "\r" in statement:
+        return None
+    end = nl + 1 if nl < n else n
+    if end < n and text[end] in "\t ":  # continuation lines
+        parts = [statement]
+        while end < n and text[end] in "\t ":
+            nl = text.find("\n", end)
+            if nl < 0:
+                nl = n
+            c = text[end:nl]
+            parts.append(c[1:] if c[0] == "\t" else c)
+            end = nl + 1 if nl < n else n
+        statement = "\n".join(parts)
+        if "\r" in statement:
+            return None
+    params = None
+    if end < n:
+        nl = text.find("\n", end)
+        if nl < 0:
+            nl = n
+        d = text.find(_PARAMS, end, nl)
+        if d >= 0:
+            if text[end] in "\t " or text.find("duration: ", end, nl) >= 0:
+                return None
+            params = text[d + len(_PARAMS) : nl]
+            if "\r" in params:
+                params = params.rstrip("\r")
+            end = nl + 1 if nl < n else n
+            if end < n:
+                nl = text.find("\n", end)
+                if text[end] in "\t " or text.find(_PARAMS, end, n if nl < 0 else nl) >= 0:
+                    return None  # the reference would still add to this entry
+    return ls, end, statement, params
+
+
+# The framing in C when the extension is in use.
+_pg_frame: Callable[[str, int, int, int], tuple[int, int, str, str | None] | None] = (
+    speedups.ext.pg_frame if speedups.ext is not None else _pg_frame_py
+)
 
 
 def _pg_extra(params: str | None, app: str | None) -> Any:

@@ -172,11 +172,14 @@ class _Chain:
 
 
 def plan_chunks(path: str, size: int, module: ModuleType, *, workers: int) -> list[tuple[int, int]]:
-    """Byte ranges that start on an entry boundary (``module.chunk_start``) and cover the whole file."""
-    target = min(CHUNK_MAX, max(CHUNK_MIN, size // (workers * 4) + 1))
+    """Byte ranges that start on an entry boundary (``module.chunk_start``) and cover the whole file.
+
+    Guided sizes: a chunk is at most a ``2 * workers``-th of what is left (between CHUNK_MIN and CHUNK_MAX), so
+    the chunks shrink towards the end of the file and the workers finish close together instead of one worker
+    running a last full-size chunk alone."""
     cuts = [0]
     with open(path, "rb") as fh:
-        pos = target
+        pos = min(CHUNK_MAX, max(CHUNK_MIN, size // (workers * 2) + 1))
         while pos < size:
             fh.seek(pos)
             window = fh.read(1 << 20)
@@ -187,7 +190,7 @@ def plan_chunks(path: str, size: int, module: ModuleType, *, workers: int) -> li
             cut = pos + i
             if cut > cuts[-1]:
                 cuts.append(cut)
-            pos = cut + target
+            pos = cut + min(CHUNK_MAX, max(CHUNK_MIN, (size - cut) // (workers * 2) + 1))
     cuts.append(size)
     return list(zip(cuts[:-1], cuts[1:], strict=True))
 
