@@ -83,6 +83,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.en
     # list queries join 5-7 tables; 2-5 ms planning against < 1 ms executing). CASEWORK_PG_PREPARE=0 turns it
     # off, e.g. behind a pgbouncer in transaction mode (prepared statements do not survive its connection swaps).
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No parallel query workers for the desk's own connections by default: its queries read a page of rows, and a
+    # Gather's worker start-up (≈ 30 ms on a busy 2-core machine) cost more than the whole query (the "about to
+    # breach" page: 40 ms parallel, < 3 ms serial). Parallel workers would also take the cores other requests
+    # are waiting for. CASEWORK_PG_PARALLEL_WORKERS=N gives reports on a big machine their parallelism back.
+    _parallel = os.environ.get("CASEWORK_PG_PARALLEL_WORKERS", "0")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c max_parallel_workers_per_gather={int(_parallel)}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -96,6 +96,10 @@ class TicketSLA(models.Model):
             # Partial on warn_at itself: "warn_at <= now" implies it, so the planner uses the index and estimates
             # the row count from warn_at's own statistics (not as if two correlated columns were independent).
             models.Index(fields=["warn_at"], name="sla_warn", condition=models.Q(warn_at__isnull=False)),
+            # The "about to breach" tab's page and count, in their order (due_at, ticket): read in index order
+            # and stop after a page, instead of sorting every warned clock (≈ 15,000 at a million tickets: 43 ms).
+            # Partial on warn_at, which the tab's "warn_at <= now" implies.
+            models.Index(fields=["due_at", "ticket"], name="sla_due_order", condition=models.Q(warn_at__isnull=False)),
         ]
 
 

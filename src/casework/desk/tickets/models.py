@@ -102,6 +102,11 @@ class Ticket(models.Model):
             # API ticket list filtered by line (and severity), newest first (created by raw SQL in 0003; declared
             # here since 0005 so the model state and the schema agree).
             models.Index(fields=["line", "severity", "-created_at", "-id"], name="ticket_line_sev_created"),
+            # API ticket list filtered by line and status (and maybe severity), newest first. Without it PostgreSQL
+            # ANDed three bitmaps (line, status, severity: 42 ms at a million tickets), because it assumes a status
+            # is spread evenly over time, while open statuses are all recent: this index reads the newest rows of
+            # (line, status) and stops after a page.
+            models.Index(fields=["line", "status", "-created_at", "-id"], name="ticket_line_status_created"),
             # Engineer queue, "My lines" (views/queue.py): open tickets in (severity, created_at, id) order, and
             # the same for the unassigned ones (the "claimable at my tier" part shown first). Partial: only the
             # ~8 % of tickets that are open, so they stay small and hot at a million tickets.

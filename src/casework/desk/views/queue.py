@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.core.cache import cache
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,12 +24,14 @@ from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
-from casework.desk.team.models import Line
+from casework.desk.team.models import Line, Product
 from casework.desk.tickets import services
 from casework.desk.tickets.models import OPEN_STATUSES, Status, Ticket
+from casework.desk.views import queue_rows
 from casework.desk.views.common import allowed_actions, desk_view, is_htmx, require
 from casework.desk.views.forms import QueueFilterForm
 from casework.desk.views.keyset import Page, paginate, paginate_parts
+from casework.desk.views.queue_rows import QueueRow
 
 PAGE_SIZE = 25
 TABS = ("mine", "lines", "breach")
@@ -151,7 +152,7 @@ def _count_tabs(user: Any, line_ids: list[int]) -> dict[str, str]:
     lines = _open_tickets(user, line_ids)
     hook = _sla_hook()
     if hook is not None and hasattr(hook, "about_to_breach"):
-        breach = _capped_count(hook.about_to_breach(lines), ["sla__due_at", "id"])
+        breach = _capped_count(hook.about_to_breach(lines), ["sla__due_at", "sla__ticket_id"])
     else:
         breach = _capped_count(lines.filter(severity__in=["P1", "P2"]), ["severity", "created_at", "id"])
     return {
@@ -163,6 +164,38 @@ def _count_tabs(user: Any, line_ids: list[int]) -> dict[str, str]:
 
 def _page(user: Any, tab: str, form: QueueFilterForm, profile: Any, line_ids: list[int], after: str | None
           ) -> tuple[Page, bool]:
+    """One page of the tab. The common case (a user with lines, no free-text search) is hand-written SQL
+    (``queue_rows.py``); the rest goes through the ORM (:func:`_orm_page`), which is also the reference the SQL
+    path is tested against. Rows are :class:`QueueRow` either way."""
+    filters = _sql_filters(form) if line_ids and _sla_hook() is not None else None
+    if filters is None:
+        page, with_sla = _orm_page(user, tab, form, profile, line_ids, after)
+        return Page(rows=[QueueRow.of_ticket(t) for t in page.rows], next_cursor=page.next_cursor), with_sla
+    now = timezone.now()
+    if tab == "breach":
+        return queue_rows.breach_page(line_ids=line_ids, filters=filters, cursor=after, size=PAGE_SIZE, now=now), True
+    if tab == "mine":
+        return queue_rows.mine_page(user_id=user.pk, filters=filters, cursor=after, size=PAGE_SIZE, now=now), True
+    tier = profile.tier if profile is not None else None
+    return queue_rows.lines_page(line_ids=line_ids, tier=tier, filters=filters, cursor=after, size=PAGE_SIZE,
+                                 now=now), True
+
+
+def _sql_filters(form: QueueFilterForm) -> queue_rows.Filters | None:
+    """The form's filters for the SQL path; None when it cannot take them (a free-text search)."""
+    if not form.is_valid():
+        return queue_rows.Filters()  # as the ORM path: an invalid filter form filters nothing
+    data = form.cleaned_data
+    if data.get("q"):
+        return None
+    line, product = data.get("line"), data.get("product")
+    return queue_rows.Filters(severity=data.get("severity") or "", status=data.get("status") or "",
+                              line_id=line.pk if line is not None else None,
+                              product_id=product.pk if product is not None else None)
+
+
+def _orm_page(user: Any, tab: str, form: QueueFilterForm, profile: Any, line_ids: list[int], after: str | None
+              ) -> tuple[Page, bool]:
     def rows(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
         return _filtered(qs, form).select_related(*ROW_RELATED).only(*ROW_FIELDS)
 
@@ -229,7 +262,15 @@ def _url_maker(name: str) -> Callable[[str], str]:
     return lambda ref: f"{head}{ref}{tail}"
 
 
-def _row(t: Ticket, *, can_claim: bool, **extra: Any) -> dict[str, Any]:
+def _code(model: Any, pk: int | None) -> str:
+    """A line's or product's code when the page's own rows lack it (a ticket of another line in "Mine")."""
+    if pk is None:
+        return ""
+    return model.objects.filter(pk=pk).values_list("code", flat=True).first() or ""
+
+
+def _row(ticket: Ticket, *, can_claim: bool, **extra: Any) -> dict[str, Any]:
+    t = QueueRow.of_ticket(ticket)
     return {"t": t, "can_claim": can_claim, "url": _url_maker("ticket")(t.ref),
             "claim_url": _url_maker("queue-claim")(t.ref), **extra}
 
@@ -302,9 +343,9 @@ def _truncated(text: str, n: int) -> str:
 
 def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], now: datetime,
               codes: dict[str, dict[int, str]]) -> SafeString:
-    t = row["t"]
-    product = codes["product"].get(t.product_id) or t.product.code
-    line = codes["line"].get(t.line_id) or t.line.code
+    t: QueueRow = row["t"]
+    product = codes["product"].get(t.product_id) or _code(Product, t.product_id)
+    line = codes["line"].get(t.line_id) or _code(Line, t.line_id)
     ref = escape(t.ref)
     url = escape(row["url"])
     sev = escape(t.severity)
@@ -314,25 +355,20 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
         tags += f' <span class="tag esc" title="{labels["escalations"]}">↑{t.escalations}</span>'
     if t.bounces:
         tags += f' <span class="tag bounce" title="{labels["bounces"]}">↓{t.bounces}</span>'
-    assignee = t.assignee if t.assignee_id else None
-    if assignee is not None:
-        try:
-            name = assignee.profile.display_name
-        except ObjectDoesNotExist:
-            name = ""
-        who = escape(name or assignee.username)
+    if t.assignee_id:
+        who = escape(t.assignee_display_name or t.assignee_username or "")
     else:
         who = '<span class="muted">—</span>'
     created = localtime(t.created_at)
     sla = ""
     if with_sla:
-        if getattr(t, "sla_breached", None):
+        if t.sla_breached:
             cell = f'<span class="tag bounce">{labels["breached"]}</span>'
-        elif getattr(t, "sla_paused", None):
+        elif t.sla_paused:
             cell = f'<span class="muted">{labels["paused"]}</span>'
-        elif getattr(t, "sla_due_at", None):
+        elif t.sla_due_at:
             due = t.sla_due_at
-            cls = "due-soon" if getattr(t, "sla_about_to_breach", None) else ""
+            cls = "due-soon" if t.sla_about_to_breach else ""
             cell = (f'<span class="{cls}" title="{localtime(due):%Y-%m-%d %H:%M}">'
                     f'{escape(timeuntil(due, now))}</span>')
         else:
@@ -352,11 +388,11 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
         f'  <td class="ref"><a href="{url}">{ref}</a></td>\n'
         f'  <td><span class="sev sev-{sev}">{sev}</span></td>\n'
         f'  <td class="subject"><a href="{url}">{subject}</a>{tags}</td>\n'
-        f'  <td>{escape(t.organisation)}</td>\n'
+        f'  <td>{escape(t.organisation_name)}</td>\n'
         f'  <td class="muted">{escape(product)}</td>\n'
         f'  <td>{escape(line)}</td>\n'
         f'  <td><span class="tier">{escape(t.tier)}</span></td>\n'
-        f'  <td><span class="status st-{escape(t.status)}">{labels["status"].get(t.status) or escape(t.get_status_display())}</span></td>\n'
+        f'  <td><span class="status st-{escape(t.status)}">{labels["status"].get(t.status) or escape(t.status)}</span></td>\n'
         f'  <td>{who}</td>\n'
         f'  <td class="muted nowrap" title="{created:%Y-%m-%d %H:%M}">'
         f'{escape(timesince(t.created_at, now))}</td>{sla}\n'
