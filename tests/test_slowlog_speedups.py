@@ -46,6 +46,7 @@ def test_extension_is_in_use() -> None:
     assert fastscan._count_keys is _speedups.count_keys
     assert fp_module._quick_key is _speedups.quick_key
     assert fastscan._pg_frame is _speedups.pg_frame
+    assert fastscan._pg_prefix is _speedups.pg_prefix
 
 
 @settings(max_examples=3000, deadline=None)
@@ -142,6 +143,32 @@ def test_pg_frame_equals_the_python_framing(text: str, gap_start: int) -> None:
             assert _speedups.pg_frame(text, m.start(), m.end(), gap) == fastscan._pg_frame_py(text, m.start(), m.end(), gap)
 
 
+_PREFIX_PARTS = st.tuples(
+    st.sampled_from(["2024-11-19 07:06:40", "2024-11-19T07:06:40", "2024-11-1９ 07:06:40", "2024/11/19 07:06:40", "2024-11-19"]),
+    st.sampled_from(["", ".075", ".", ".0٣", ".123456"]),
+    st.sampled_from(["", " ", "\t", "UTC", " UTC", " UT", " U", " UTCXYZ", " CEST", " +02", " +05:30", " -0330", " +0٣",
+                     " UTC\u2003", " UTCé", " utc", " [", " 1"]),
+    st.sampled_from(["", " ", " [1]", " [39060] ", " [39060]", " [39060]x", " [3٣] ", " [] ", " [12]\u2003", " [12]\t"]),
+    st.sampled_from(["", "app2@shop1 LOG:  ", "user=u,db=d LOG:  ", " LOG:  ", "x"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_PREFIX_PARTS)
+def test_pg_prefix_equals_the_python_split_where_it_answers(parts: tuple[str, ...]) -> None:
+    prefix = "".join(parts)
+    quick = _speedups.pg_prefix(prefix)
+    if quick is not None:
+        assert quick == fastscan._pg_prefix_py(prefix)
+
+
+def test_pg_prefix_answers_for_the_default_prefix() -> None:
+    prefix = "2024-11-19 07:06:40.075 UTC [39060] app2@shop1 LOG:  "
+    assert _speedups.pg_prefix(prefix) == fastscan._pg_prefix_py(prefix) == (
+        "2024-11-19 07:06:40", ".075", "UTC", " app2@shop1 LOG:  ")
+    assert _speedups.pg_prefix("2024-11-19 07:06:40 [1] x") == ("2024-11-19 07:06:40", None, None, " x")
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -162,6 +189,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fastscan, "_count_keys", fastscan._count_keys_py)
         monkeypatch.setattr(fp_module, "_quick_key", None)
         monkeypatch.setattr(fastscan, "_pg_frame", fastscan._pg_frame_py)
+        monkeypatch.setattr(fastscan, "_pg_prefix", None)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()

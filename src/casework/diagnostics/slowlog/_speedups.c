@@ -369,6 +369,98 @@ skip:
     Py_RETURN_NONE;
 }
 
+/* pg_prefix(prefix): fastscan._pg_prefix_py(prefix) for the common prefixes, None for the others (the caller then
+ * runs the Python version). Accepted: ASCII "DDDD-DD-DD[ T]DD:DD:DD", optionally "." and ASCII digits, then a
+ * space; then either 2-5 capitals followed by whitespace (the zone) or anything that cannot start a zone (not a
+ * capital, not '+'/'-'). In these cases postgres._TS.match takes exactly these groups, whatever its backtracking,
+ * and the match is followed by whitespace. Then fastscan._PG_PID (whitespace, '[', digits, ']', whitespace) is
+ * skipped when present with ASCII digits; a non-ASCII character where it decides gives None. */
+static inline int is_ascii_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
+
+static PyObject *pg_prefix(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "pg_prefix: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Text t = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    Py_ssize_t n = t.n;
+    static const char SHAPE[] = "DDDD-DD-DD DD:DD:DD";
+    if (n < 20)
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < 19; i++) {
+        Py_UCS4 c = at(&t, i);
+        if (SHAPE[i] == 'D') {
+            if (!is_ascii_digit(c))
+                Py_RETURN_NONE;
+        } else if (i == 10) {
+            if (c != ' ' && c != 'T')
+                Py_RETURN_NONE;
+        } else if (c != (Py_UCS4)(unsigned char)SHAPE[i]) {
+            Py_RETURN_NONE;
+        }
+    }
+    Py_ssize_t p = 19, frac_start = -1, frac_end = -1;
+    if (at(&t, p) == '.') {
+        Py_ssize_t q = p + 1;
+        while (q < n && is_ascii_digit(at(&t, q)))
+            q++;
+        if (q == p + 1)
+            Py_RETURN_NONE;
+        frac_start = p;
+        frac_end = q;
+        p = q;
+    }
+    if (p >= n || at(&t, p) != ' ')
+        Py_RETURN_NONE; /* also a non-ASCII digit right after the digits */
+    Py_ssize_t zone_start = -1, zone_end = -1;
+    if (p + 1 < n) {
+        Py_UCS4 c = at(&t, p + 1);
+        if (c >= 'A' && c <= 'Z') {
+            Py_ssize_t q = p + 1;
+            while (q < n && at(&t, q) >= 'A' && at(&t, q) <= 'Z')
+                q++;
+            if (q - (p + 1) < 2 || q - (p + 1) > 5 || q >= n || at(&t, q) > 127 || !Py_UNICODE_ISSPACE(at(&t, q)))
+                Py_RETURN_NONE;
+            zone_start = p + 1;
+            zone_end = q;
+            p = q;
+        } else if (c == '+' || c == '-') {
+            Py_RETURN_NONE;
+        }
+    }
+    /* p: the end of the timestamp match, a whitespace character. The pid: \s\[\d+\](?=\s) */
+    Py_ssize_t rest = p;
+    if (p + 2 < n && at(&t, p + 1) == '[') {
+        Py_ssize_t q = p + 2;
+        while (q < n && is_ascii_digit(at(&t, q)))
+            q++;
+        if (q < n && at(&t, q) > 127)
+            Py_RETURN_NONE;
+        if (q > p + 2 && q + 1 < n && at(&t, q) == ']') {
+            Py_UCS4 c = at(&t, q + 1);
+            if (c > 127)
+                Py_RETURN_NONE;
+            if (Py_UNICODE_ISSPACE(c))
+                rest = q + 1;
+        }
+    }
+    PyObject *base = PyUnicode_Substring(arg, 0, 19);
+    PyObject *frac = frac_start >= 0 ? PyUnicode_Substring(arg, frac_start, frac_end) : (Py_INCREF(Py_None), Py_None);
+    PyObject *zone = zone_start >= 0 ? PyUnicode_Substring(arg, zone_start, zone_end) : (Py_INCREF(Py_None), Py_None);
+    PyObject *tail = PyUnicode_Substring(arg, rest, n);
+    if (base == NULL || frac == NULL || zone == NULL || tail == NULL) {
+        Py_XDECREF(base);
+        Py_XDECREF(frac);
+        Py_XDECREF(zone);
+        Py_XDECREF(tail);
+        return NULL;
+    }
+    return Py_BuildValue("(NNNN)", base, frac, zone, tail);
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -378,6 +470,7 @@ static PyMethodDef methods[] = {
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
     {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
+    {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };

@@ -305,8 +305,7 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
     pending_rows = pending.rows
     pending_get = pending_rows.get
     frame = _pg_frame
-    ts_match = postgres._TS.match
-    pid_match = _PG_PID.match
+    split_prefix = _pg_prefix
     epoch: dict[tuple[str, str | None], float | None] = {}
     who_cache: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
     for m in _PG_FAST.finditer(text):
@@ -326,19 +325,17 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             continue
         # The timestamp and who from the prefix, memoised: after a leading timestamp and pid (which hold no
         # key=value, no user@db and no " LOG:"), the rest of the prefix decides who exactly as the whole does.
-        tm = ts_match(prefix)
-        if tm is not None and tm.end() < len(prefix) and prefix[tm.end()].isspace():
-            base, frac, zone = tm.groups()
+        sp = split_prefix(prefix) if split_prefix is not None else None
+        if sp is None:
+            sp = _pg_prefix_py(prefix)
+        if sp is not None:
+            base, frac, zone, rest = sp
             bz = (base, zone)
             ts = epoch.get(bz, _MISSING)
             if ts is _MISSING:
                 ts = epoch[bz] = postgres._to_epoch(base, zone)
             if ts is not None and frac:
                 ts += float(frac)
-            rest = prefix[tm.end() :]
-            pm = pid_match(rest)
-            if pm is not None:
-                rest = rest[pm.end() :]
             who = who_cache.get(rest)
             if who is None:
                 who = who_cache[rest] = postgres.prefix_who(prefix)
@@ -415,6 +412,30 @@ def _pg_frame_py(text: str, start: int, hend: int, gap_start: int) -> tuple[int,
                     return None  # the reference would still add to this entry
     return ls, end, statement, params
 
+
+def _pg_prefix_py(prefix: str) -> tuple[str, str | None, str | None, str] | None:
+    """A prefix that starts with a timestamp followed by whitespace: (date and time, fraction, zone, the rest after
+    the timestamp and a pid), else None. The rest then decides the prefix's who exactly as the whole prefix does (a
+    timestamp and a pid hold no key=value, no user@db and no " LOG:"), so it is the memo key for who."""
+    tm = _TS_MATCH(prefix)
+    if tm is None:
+        return None
+    e = tm.end()
+    if e >= len(prefix) or not prefix[e].isspace():
+        return None
+    base, frac, zone = tm.groups()
+    rest = prefix[e:]
+    pm = _PG_PID.match(rest)
+    if pm is not None:
+        rest = rest[pm.end() :]
+    return base, frac, zone, rest
+
+
+_TS_MATCH = postgres._TS.match
+# In C for the common prefixes (None for the others, which the Python version then reads).
+_pg_prefix: Callable[[str], tuple[str, str | None, str | None, str] | None] | None = (
+    speedups.ext.pg_prefix if speedups.ext is not None else None
+)
 
 # The framing in C when the extension is in use.
 _pg_frame: Callable[[str, int, int, int], tuple[int, int, str, str | None] | None] = (
