@@ -18,7 +18,9 @@ from casework.desk.tickets import services
 from casework.desk.tickets.models import Ticket
 from casework.desk.views.common import allowed_actions, apply_errors, desk_view, role_of
 from casework.desk.views.forms import EscalateForm, NoteForm, ReassignForm, ReplyForm, ResolveForm, ReturnForm
-from casework.desk.views.timeline import build_timeline
+from casework.desk.views.prepared import PreparedQuery
+from casework.desk.views.ticket_html import fields_html, timeline_html, url_for
+from casework.desk.views.timeline import SUMMARIES, build_timeline
 
 FORMS = {
     "reply": ReplyForm,
@@ -35,21 +37,33 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
     user = request.user
     if allowed is None:
         allowed = allowed_actions(user, ticket)
-    # Only the forms this user can use on this ticket are built and rendered.
+    # Only the forms this user can use on this ticket are built and rendered; an unbound one's HTML once per
+    # process (ticket_html.fields_html), the reassign form's per set of lines it offers.
     forms = {name: cls() for name, cls in FORMS.items() if name in allowed}
+    keys: dict[str, tuple[Any, ...]] = {name: () for name in forms}
     if "reassign" in forms:
         forms["reassign"].fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
+        keys["reassign"] = tuple((code, name) for pk, code, name in _LINES.rows() if pk != ticket.line_id)
     forms.update(bound or {})
     internal = "view_internal" in allowed
     # Read once for the timeline and the "latest case summary" card (newest first: the model's ordering).
-    summaries = list(ticket.summaries.select_related("author__profile")) if internal else []
+    summaries = SUMMARIES.models(ticket.pk) if internal else []
+    ref = ticket.ref
     return {
         "ticket": ticket,
         "allowed": allowed,
         "has_actions": bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
         "forms": forms,
+        "forms_html": {name: fields_html(form, key=keys.get(name)) for name, form in forms.items()},
         "open_form": next(iter(bound)) if bound else "",
-        "timeline": build_timeline(ticket, internal=internal, summaries=summaries),
+        "timeline_html": timeline_html(build_timeline(ticket, internal=internal, summaries=summaries)),
+        "urls": {
+            "queue": url_for("queue"),
+            **{action: url_for("ticket-action", ref, action) for action in ("claim", *FORMS) if action in allowed},
+            "sla_panel": url_for("sla:panel", ref),
+            "similar": url_for("library:similar", ref),
+            "files": url_for("files-panel", ref),
+        },
         "identifiers": _identifiers(ticket),
         "summaries": summaries[:3],
     }
@@ -71,8 +85,12 @@ def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
     return rows
 
 
-# Everything the page shows of the ticket in one query (the SLA row and the people's profiles included).
+# Everything the page shows of the ticket in one query (the SLA row and the people's profiles included), its SQL
+# compiled once per process (prepared.py).
 PAGE_RELATED = ("organisation", "product", "line", "assignee__profile", "contact__profile", "sla")
+_TICKET = PreparedQuery(lambda ref: Ticket.objects.select_related(*PAGE_RELATED).filter(ref=ref)[:1], "REF0MARKER")
+# Every line (id, code, name), in the reassign form's order; the form offers all but the ticket's own.
+_LINES = PreparedQuery(lambda: Line.objects.values_list("id", "code", "name"))
 
 
 @desk_view
@@ -81,7 +99,7 @@ def ticket_page(request: HttpRequest, ref: str) -> HttpResponse:
     # or is not visible), with the visibility asked once for the page instead of once per permission check.
     ticket = None
     if permissions._REF_SHAPE.fullmatch(ref or ""):
-        ticket = Ticket.objects.select_related(*PAGE_RELATED).filter(ref=ref).first()
+        ticket = next(iter(_TICKET.models(ref)), None)
     allowed = allowed_actions(request.user, ticket) if ticket is not None else set()
     if "view" not in allowed:
         raise Http404(_("No such ticket."))

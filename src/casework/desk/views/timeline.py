@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from casework.desk.tickets.models import CaseSummary, EventKind, Message, Status, Ticket, TicketEvent
+from casework.desk.views.prepared import PreparedQuery
 
 # Events a customer may see on their ticket (besides public replies): what happened, not who did it inside.
 PUBLIC_KINDS = {EventKind.CREATED, EventKind.REPLIED, EventKind.CUSTOMER_REPLIED, EventKind.STATUS_CHANGED,
@@ -34,6 +35,13 @@ def _name(user: Any) -> str:
     return (profile.display_name if profile is not None and profile.display_name else user.get_username())
 
 
+def _row_name(user_id: int | None, username: str | None, display_name: str | None) -> str:
+    """:func:`_name` of a user read as columns (id, username, profile display name — None without a profile)."""
+    if user_id is None:
+        return _("casework")
+    return display_name or username or ""
+
+
 def _status_label(value: str) -> str:
     try:
         return str(Status(value).label)
@@ -41,15 +49,61 @@ def _status_label(value: str) -> str:
         return value
 
 
+@dataclass
+class EventRow:
+    """What the timeline shows of one event, read as columns instead of an event with three related objects."""
+
+    kind: str
+    created_at: datetime
+    data: dict[str, Any]
+    actor: str  # the actor's name as :func:`_name` gives it
+    line: str | None  # the event's line (its name), None without one
+    engineer: str
+
+    def get_kind_display(self) -> str:
+        try:
+            return str(EventKind(self.kind).label)
+        except ValueError:
+            return self.kind
+
+
+@dataclass(frozen=True)
+class _Msg:
+    body: str
+    internal: bool
+
+
+# The event log, messages and case summaries of a ticket, their SQL compiled once per process (prepared.py).
+_EVENTS = PreparedQuery(
+    lambda ticket_id: TicketEvent.objects.filter(ticket_id=ticket_id).values_list(
+        "kind", "created_at", "data", "actor_id", "actor__username", "actor__profile__display_name",
+        "line_id", "line__name", "engineer_id", "engineer__username", "engineer__profile__display_name"),
+    -8_412_903,
+)
+_MESSAGES = PreparedQuery(
+    lambda ticket_id: Message.objects.filter(ticket_id=ticket_id).values_list("id", "body", "internal"), -8_412_903)
+SUMMARIES = PreparedQuery(
+    lambda ticket_id: CaseSummary.objects.filter(ticket_id=ticket_id).select_related("author__profile"), -8_412_903)
+
+
+def read_events(ticket_id: int) -> list[EventRow]:
+    return [
+        EventRow(kind, at, data or {}, _row_name(actor_id, actor, actor_display), line if line_id is not None else None,
+                 _row_name(engineer_id, engineer, engineer_display))
+        for (kind, at, data, actor_id, actor, actor_display, line_id, line, engineer_id, engineer,
+             engineer_display) in _EVENTS.rows(ticket_id)
+    ]
+
+
 def build_timeline(ticket: Ticket, *, internal: bool, summaries: list[CaseSummary] | None = None) -> list[Item]:
     """``summaries``: the ticket's case summaries when the caller has read them already (the ticket page shows
     the latest one too), so they are not read twice."""
-    events = list(TicketEvent.objects.filter(ticket=ticket).select_related("actor__profile", "line", "engineer__profile"))
-    msgs = {m.pk: m for m in Message.objects.filter(ticket=ticket).select_related("author__profile")}
+    events = read_events(ticket.pk)
+    msgs = {pk: _Msg(body, is_internal) for pk, body, is_internal in _MESSAGES.rows(ticket.pk)}
     if not internal:
         by_pk: dict[int, CaseSummary] = {}
     else:
-        by_pk = {s.pk: s for s in (CaseSummary.objects.filter(ticket=ticket) if summaries is None else summaries)}
+        by_pk = {s.pk: s for s in (SUMMARIES.models(ticket.pk) if summaries is None else summaries)}
     items: list[Item] = []
     for ev in events:
         if not internal and ev.kind not in PUBLIC_KINDS:
@@ -60,10 +114,10 @@ def build_timeline(ticket: Ticket, *, internal: bool, summaries: list[CaseSummar
     return items
 
 
-def _item(ev: TicketEvent, *, ticket: Ticket, msgs: dict[int, Message], summaries: dict[int, CaseSummary],
+def _item(ev: EventRow, *, ticket: Ticket, msgs: dict[int, _Msg], summaries: dict[int, CaseSummary],
           internal: bool) -> Item | None:
-    d = ev.data or {}
-    actor = _name(ev.actor)
+    d = ev.data
+    actor = ev.actor
     kind = ev.kind
     if kind == EventKind.CREATED:
         return Item(kind, ev.created_at, _name(ticket.contact) if ticket.contact else actor,
@@ -84,14 +138,15 @@ def _item(ev: TicketEvent, *, ticket: Ticket, msgs: dict[int, Message], summarie
                                                   "new": _status_label(d.get("to", ""))}
         return Item(kind, ev.created_at, actor if internal else "", title, "status", d.get("reason", ""))
     if kind == EventKind.ROUTED:
-        title = _("routed to %(line)s by rule %(rule)s") % {"line": ev.line or d.get("line"), "rule": d.get("rule")}
+        line = ev.line if ev.line is not None else d.get("line")
+        title = _("routed to %(line)s by rule %(rule)s") % {"line": line, "rule": d.get("rule")}
         details = [(_("Rule set"), f"v{d['version']}" if d.get("version") else _("none published"))]
         if d.get("tags"):
             details.append((_("Tags"), ", ".join(d["tags"])))
         return Item(kind, ev.created_at, _("dispatch rules"), title, "system", details=details)
     if kind == EventKind.ASSIGNED:
         how = _("automatically") if d.get("how") == "auto" else _("by a lead")
-        return Item(kind, ev.created_at, actor, _("assigned to %(who)s %(how)s") % {"who": _name(ev.engineer), "how": how},
+        return Item(kind, ev.created_at, actor, _("assigned to %(who)s %(how)s") % {"who": ev.engineer, "how": how},
                     "system")
     if kind == EventKind.CLAIMED:
         return Item(kind, ev.created_at, actor, _("claimed the ticket"), "system")
