@@ -96,3 +96,15 @@ def test_chunk_path_is_stream_path(picks: list[str], crlf: bool, final_newline: 
         mongodb.parse_text(text, source="f", stats=ParseStats(), fmt="mongodb-json", first_line=11)
     )
     assert [e.line for e in shifted] == [e["line"] + 10 for e in ref]
+
+
+def test_entries_are_built_positionally_in_field_order() -> None:
+    # The per-line paths pass Entry's values by position: the order they assume must be the dataclass's.
+    from dataclasses import fields
+
+    from casework.diagnostics.slowlog.entry import Entry
+
+    assert tuple(f.name for f in fields(Entry)) == mongodb.ENTRY_FIELDS
+    assert mongodb._new_entry is Entry
+    values = list(range(len(mongodb.ENTRY_FIELDS)))
+    assert asdict(mongodb._entry_by_name(*values)) == dict(zip(mongodb.ENTRY_FIELDS, values, strict=True))
