@@ -47,6 +47,7 @@ def test_extension_is_in_use() -> None:
     assert fp_module._quick_key is _speedups.quick_key
     assert fastscan._pg_frame is _speedups.pg_frame
     assert fastscan._pg_prefix is _speedups.pg_prefix
+    assert fastscan._mysql_piece is _speedups.mysql_piece
 
 
 @settings(max_examples=3000, deadline=None)
@@ -169,6 +170,62 @@ def test_pg_prefix_answers_for_the_default_prefix() -> None:
     assert _speedups.pg_prefix("2024-11-19 07:06:40 [1] x") == ("2024-11-19 07:06:40", None, None, " x")
 
 
+def _opt(*choices: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(["", *choices])
+
+
+_NOISE = st.sampled_from(["", "", "", " ", "x", "\n", "#", ":", "[", ";", "é", "٣", "\u2003", "Schema: s", "Full_scan: Yes"])
+_PIECES = st.tuples(
+    _opt("#"), st.sampled_from([" ", " ", ""]),
+    _opt("Time: 241119  7:06:41\n# ", "Time: 2016-07-20T18:13:25.698433Z\n# ", "Time: 2016-07-20T18:13:25+01:00\n# ",
+         "Time: \n# ", "Time: 1\n#"),
+    _opt("User@Host: app[app] @ web [10.0.0.1]\n# ", "User@Host: [x]\n# ", "User@Host: app\n# ",
+         "User@Host: a[b] Schema: x\n# ", "User@Host: root[root] @ localhost []  Id:     3\n# ", "User@Host: é[é]\n# "),
+    _opt("Thread_id: 5\n# ", "Thread_id: 2552  Schema: shop1  QC_hit: No\n# ", "Thread_id: 77  Schema:   QC_hit: No\n# ",
+         "Thread_id: 5 Schema:\n# ", "Thread_id:5\n# ", "Thread_id: 5Schema: x\n# ", "Thread_id: 5\u2003Schema: x\n# ",
+         "Thread_id: \n# ", "Thread_id: 5  Schema: a\u2003b\n# "),
+    st.sampled_from(["Query_time: 0.5  Lock_time: 0.1  Rows_sent: 1  Rows_examined: 5",
+                     "Query_time: 2  Lock_time: 0 Rows_sent: 0  Rows_examined: 0  Rows_affected: 0",
+                     "Query_time: 1.  Lock_time: 0  Rows_sent: 1  Rows_examined: 5", "Query_time: ٣  Lock_time: 0  Rows_sent: 1  Rows_examined: 5",
+                     "Query_time: 0.5  Lock_time: 0.1  Rows_sent: 1  Rows_examined: 5٣", "Query_time: 0.5 Lock_time: 0.1 Rows_sent: 1 Rows_examined: 5",
+                     "Query_time: 0.5  Lock_time: .1  Rows_sent: 1  Rows_examined: 5"]),
+    st.sampled_from(["\n", "\n", "\r\n", ""]),
+    st.lists(st.sampled_from(["# Rows_affected: 0  Bytes_sent: 893\n", "# Full_scan: Yes  Full_join: No\n", "# Schema: x\n",
+                              "#\n", "# Time: 1\n", "# User@Host: a[b]\n", "# x"]), max_size=3).map("".join),
+    _opt("use db;\n", "use `db4`;\n", "use a;b\n", "use ;\n", "use db;"),
+    _opt("SET timestamp=1469038405;\n", "SET timestamp=1.5;\n", "SET timestamp=x;\n", "SET timestamp=1;"),
+    st.sampled_from(["SELECT 1", "", "# x", "use x;", "SET timestamp=3;\nSELECT 1", "SET insert_id=1;\nINSERT 1",
+                     "SELECT\n# administrator command: Quit", "é", "SELECT 'Schema:'", "SELECT 1;\n"]),
+    _NOISE, st.integers(0, 200),
+)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(_PIECES)
+def test_mysql_piece_equals_the_expression_and_guard(parts: tuple) -> None:  # type: ignore[type-arg]
+    *texts, noise, where = parts
+    piece = "".join(texts)
+    where = min(where, len(piece))
+    piece = piece[:where] + noise + piece[where:]
+    quick = _speedups.mysql_piece(piece)
+    if quick is None:
+        return
+    p0 = 1 if piece.startswith("#") else 0
+    m = fastscan._MY_FAST.fullmatch(piece, p0)
+    assert m is not None and m.groups() == quick
+    assert "administrator command" not in piece
+    captured = sum(quick[k] is not None for k in (1, 2, 3))
+    assert len(fastscan._MY_GUARD.findall(piece, p0, m.start("arg"))) == captured
+
+
+def test_mysql_piece_answers_for_generated_pieces(generated: dict[str, str]) -> None:
+    pieces = generated["mysql"].split(mysql.SEPARATOR)
+    answered = [p for p in pieces if _speedups.mysql_piece(p) is not None]
+    assert len(answered) >= 0.99 * len(pieces) - 2
+    for p in answered[:500]:
+        assert fastscan._MY_FAST.fullmatch(p, 1 if p.startswith("#") else 0).groups() == _speedups.mysql_piece(p)
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -190,6 +247,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fp_module, "_quick_key", None)
         monkeypatch.setattr(fastscan, "_pg_frame", fastscan._pg_frame_py)
         monkeypatch.setattr(fastscan, "_pg_prefix", None)
+        monkeypatch.setattr(fastscan, "_mysql_piece", None)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()

@@ -187,52 +187,6 @@ static PyObject *quick_key(PyObject *self, PyObject *args)
     return mask(q, pg);
 }
 
-/* count_keys(s, start, end) == len(re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:").findall(s, start, end))
- * No key overlaps another or itself (no proper suffix of a key is a prefix of a key), so the non-overlapping
- * matches of the alternation are exactly the positions where some key starts and fits before end. */
-static const char *const KEYS[] = {"Full_", "Schema:", "Thread_id:", "# Time:", "User@Host:"};
-
-static PyObject *count_keys(PyObject *self, PyObject *args)
-{
-    PyObject *s;
-    Py_ssize_t start, end;
-    if (!PyArg_ParseTuple(args, "Unn:count_keys", &s, &start, &end))
-        return NULL;
-    if (PyUnicode_READY(s) < 0)
-        return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    /* slice semantics, as re's pos/endpos */
-    if (start < 0)
-        start = 0;
-    if (end > n)
-        end = n;
-    int kind = PyUnicode_KIND(s);
-    const void *data = PyUnicode_DATA(s);
-    long hits = 0;
-    for (Py_ssize_t i = start; i < end; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c != 'F' && c != 'S' && c != 'T' && c != '#' && c != 'U')
-            continue;
-        for (size_t k = 0; k < sizeof(KEYS) / sizeof(KEYS[0]); k++) {
-            const char *key = KEYS[k];
-            if ((Py_UCS4)(unsigned char)key[0] != c)
-                continue;
-            size_t len = strlen(key);
-            if (i + (Py_ssize_t)len > end)
-                continue;
-            size_t j = 1;
-            while (j < len && PyUnicode_READ(kind, data, i + (Py_ssize_t)j) == (Py_UCS4)(unsigned char)key[j])
-                j++;
-            if (j == len) {
-                hits++;
-                i += (Py_ssize_t)len - 1;
-                break;
-            }
-        }
-    }
-    return PyLong_FromLong(hits);
-}
-
 /* -- PostgreSQL stderr framing (fastscan._pg_frame_py, line by line) ------------------------------------------- */
 
 typedef struct {
@@ -242,6 +196,8 @@ typedef struct {
 } Text;
 
 static inline Py_UCS4 at(const Text *t, Py_ssize_t i) { return PyUnicode_READ(t->kind, t->data, i); }
+
+static inline int is_ascii_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
 
 /* str.find(ch, a, b) for one character; -1 when absent */
 static Py_ssize_t find_ch(const Text *t, Py_UCS4 ch, Py_ssize_t a, Py_ssize_t b)
@@ -266,6 +222,55 @@ static Py_ssize_t find_word(const Text *t, const char *word, Py_ssize_t a, Py_ss
             return i;
     }
     return -1;
+}
+
+/* count_keys(s, start, end) == len(re.compile(r"Full_|Schema:|Thread_id:|# Time:|User@Host:").findall(s, start, end))
+ * No key overlaps another or itself (no proper suffix of a key is a prefix of a key), so the non-overlapping
+ * matches of the alternation are exactly the positions where some key starts and fits before end. */
+static const char *const KEYS[] = {"Full_", "Schema:", "Thread_id:", "# Time:", "User@Host:"};
+
+static long count_keys_in(const Text *t, Py_ssize_t start, Py_ssize_t end)
+{
+    long hits = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = at(t, i);
+        if (c != 'F' && c != 'S' && c != 'T' && c != '#' && c != 'U')
+            continue;
+        for (size_t k = 0; k < sizeof(KEYS) / sizeof(KEYS[0]); k++) {
+            const char *key = KEYS[k];
+            if ((Py_UCS4)(unsigned char)key[0] != c)
+                continue;
+            size_t len = strlen(key);
+            if (i + (Py_ssize_t)len > end)
+                continue;
+            size_t j = 1;
+            while (j < len && at(t, i + (Py_ssize_t)j) == (Py_UCS4)(unsigned char)key[j])
+                j++;
+            if (j == len) {
+                hits++;
+                i += (Py_ssize_t)len - 1;
+                break;
+            }
+        }
+    }
+    return hits;
+}
+
+static PyObject *count_keys(PyObject *self, PyObject *args)
+{
+    PyObject *s;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "Unn:count_keys", &s, &start, &end))
+        return NULL;
+    if (PyUnicode_READY(s) < 0)
+        return NULL;
+    Text t = {PyUnicode_KIND(s), PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s)};
+    /* slice semantics, as re's pos/endpos */
+    if (start < 0)
+        start = 0;
+    if (end > t.n)
+        end = t.n;
+    return PyLong_FromLong(count_keys_in(&t, start, end));
 }
 
 static inline int is_tab_space(Py_UCS4 c) { return c == '\t' || c == ' '; }
@@ -375,8 +380,6 @@ skip:
  * capital, not '+'/'-'). In these cases postgres._TS.match takes exactly these groups, whatever its backtracking,
  * and the match is followed by whitespace. Then fastscan._PG_PID (whitespace, '[', digits, ']', whitespace) is
  * skipped when present with ASCII digits; a non-ASCII character where it decides gives None. */
-static inline int is_ascii_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
-
 static PyObject *pg_prefix(PyObject *self, PyObject *arg)
 {
     if (!PyUnicode_Check(arg)) {
@@ -461,6 +464,200 @@ static PyObject *pg_prefix(PyObject *self, PyObject *arg)
     return Py_BuildValue("(NNNN)", base, frac, zone, tail);
 }
 
+/* -- MySQL: one piece of the ";\n#" cut (fastscan._MY_FAST + the header guard) ------------------------------------ */
+
+static int lit(const Text *t, Py_ssize_t p, const char *word)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(word);
+    if (p + len > t->n)
+        return 0;
+    for (Py_ssize_t k = 0; k < len; k++)
+        if (at(t, p + k) != (Py_UCS4)(unsigned char)word[k])
+            return 0;
+    return 1;
+}
+
+/* [0-9]+(?:\.[0-9]+)? at p: its end, or -1 */
+static Py_ssize_t number(const Text *t, Py_ssize_t p, int fraction)
+{
+    Py_ssize_t q = p;
+    while (q < t->n && is_ascii_digit(at(t, q)))
+        q++;
+    if (q == p)
+        return -1;
+    if (fraction && q + 1 < t->n && at(t, q) == '.' && is_ascii_digit(at(t, q + 1))) {
+        q++;
+        while (q < t->n && is_ascii_digit(at(t, q)))
+            q++;
+    }
+    return q;
+}
+
+static Py_ssize_t spaces(const Text *t, Py_ssize_t p)
+{
+    while (p < t->n && at(t, p) == ' ')
+        p++;
+    return p;
+}
+
+/* [-0-9: T.Z] */
+static inline int is_time_char(Py_UCS4 c)
+{
+    return is_ascii_digit(c) || c == '-' || c == ':' || c == ' ' || c == 'T' || c == '.' || c == 'Z';
+}
+
+/* "\n# " at p */
+static int next_header(const Text *t, Py_ssize_t p) { return lit(t, p, "\n# "); }
+
+static long count_keys_in(const Text *t, Py_ssize_t start, Py_ssize_t end);
+
+/* mysql_piece(piece): the groups of fastscan._MY_FAST.fullmatch(piece, p0) (p0 = 1 after a leading '#') when the
+ * piece holds no "administrator command" and the header guard finds exactly the captured keys; else None (the
+ * caller then runs the expression and the guard). Every step below is the expression's only way to match: each
+ * optional header line either matches as parsed here or the whole expression fails (the next alternative would
+ * need a different literal at the same place), and the statement's look-ahead fails exactly where this returns
+ * None. */
+static PyObject *mysql_piece(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mysql_piece: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Text tt = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    const Text *t = &tt;
+    Py_ssize_t n = t->n;
+    if (find_word(t, "administrator command", 0, n) >= 0)
+        Py_RETURN_NONE;
+    Py_ssize_t p0 = (n > 0 && at(t, 0) == '#') ? 1 : 0;
+    Py_ssize_t p = p0;
+    /* spans: time, uh, thread, schema, qt, lt, rs, rx, use, ts, arg (-1: group not matched) */
+    Py_ssize_t a[11], b[11];
+    for (int k = 0; k < 11; k++)
+        a[k] = b[k] = -1;
+    if (!lit(t, p, " "))
+        Py_RETURN_NONE;
+    p++;
+    if (lit(t, p, "Time: ")) {
+        Py_ssize_t q = p + 6;
+        while (q < n && is_time_char(at(t, q)))
+            q++;
+        if (!next_header(t, q))
+            Py_RETURN_NONE;
+        a[0] = p + 6;
+        b[0] = q;
+        p = q + 3;
+    }
+    if (lit(t, p, "User@Host: ")) {
+        Py_ssize_t s0 = p + 11;
+        Py_ssize_t le = find_ch(t, '\n', s0, n);
+        if (le < 0 || s0 >= le || at(t, s0) == '[' || find_ch(t, '[', s0 + 1, le) < 0 || !next_header(t, le))
+            Py_RETURN_NONE;
+        a[1] = s0;
+        b[1] = le;
+        p = le + 3;
+    }
+    if (lit(t, p, "Thread_id:")) {
+        Py_ssize_t q = p + 10;
+        Py_ssize_t r = spaces(t, q);
+        if (r == q)
+            Py_RETURN_NONE;
+        Py_ssize_t ts = r;
+        while (r < n && !Py_UNICODE_ISSPACE(at(t, r)))
+            r++;
+        a[2] = ts;
+        b[2] = r;
+        Py_ssize_t s1 = spaces(t, r);
+        if (s1 > r && lit(t, s1, "Schema:")) {
+            Py_ssize_t s2 = spaces(t, s1 + 7);
+            if (s2 > s1 + 7) {
+                Py_ssize_t s3 = s2;
+                while (s3 < n && !Py_UNICODE_ISSPACE(at(t, s3)))
+                    s3++;
+                a[3] = s2;
+                b[3] = s3;
+            }
+        }
+        Py_ssize_t le = find_ch(t, '\n', r, n);
+        if (le < 0 || !next_header(t, le))
+            Py_RETURN_NONE;
+        p = le + 3;
+    }
+    if (!lit(t, p, "Query_time: "))
+        Py_RETURN_NONE;
+    Py_ssize_t q = p + 12, e;
+    static const char *const LABELS[] = {"Lock_time: ", "Rows_sent: ", "Rows_examined: "};
+    for (int k = 0; k < 4; k++) {
+        e = number(t, q, k < 2);
+        if (e < 0)
+            Py_RETURN_NONE;
+        a[4 + k] = q;
+        b[4 + k] = e;
+        if (k == 3)
+            break;
+        Py_ssize_t s1 = spaces(t, e);
+        if (s1 == e || !lit(t, s1, LABELS[k]))
+            Py_RETURN_NONE;
+        q = s1 + (Py_ssize_t)strlen(LABELS[k]);
+    }
+    Py_ssize_t le = find_ch(t, '\n', e, n);
+    if (le < 0)
+        Py_RETURN_NONE;
+    p = le + 1;
+    while (p < n && at(t, p) == '#') {
+        le = find_ch(t, '\n', p, n);
+        if (le < 0)
+            Py_RETURN_NONE;
+        p = le + 1;
+    }
+    if (lit(t, p, "use ")) {
+        Py_ssize_t s0 = p + 4, r = s0;
+        while (r < n && at(t, r) != ';' && at(t, r) != '\n')
+            r++;
+        if (r == s0 || !lit(t, r, ";\n"))
+            Py_RETURN_NONE;
+        a[8] = s0;
+        b[8] = r;
+        p = r + 2;
+    }
+    if (lit(t, p, "SET timestamp=")) {
+        Py_ssize_t s0 = p + 14;
+        e = number(t, s0, 1);
+        if (e < 0 || !lit(t, e, ";\n"))
+            Py_RETURN_NONE;
+        a[9] = s0;
+        b[9] = e;
+        p = e + 2;
+    }
+    if (p >= n || at(t, p) == '#' || lit(t, p, "use ") || lit(t, p, "SET last_insert_id") || lit(t, p, "SET insert_id") ||
+        lit(t, p, "SET timestamp"))
+        Py_RETURN_NONE;
+    a[10] = p;
+    b[10] = n;
+    long captured = (a[1] >= 0) + (a[2] >= 0) + (a[3] >= 0);
+    if (count_keys_in(t, p0, p) != captured)
+        Py_RETURN_NONE;
+    PyObject *out = PyTuple_New(11);
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < 11; k++) {
+        PyObject *v;
+        if (a[k] < 0) {
+            v = Py_None;
+            Py_INCREF(v);
+        } else {
+            v = PyUnicode_Substring(arg, a[k], b[k]);
+            if (v == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        }
+        PyTuple_SET_ITEM(out, k, v);
+    }
+    return out;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -471,6 +668,7 @@ static PyMethodDef methods[] = {
     {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
+    {"mysql_piece", mysql_piece, METH_O, "fastscan._MY_FAST's groups for a plain piece, else None"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };

@@ -121,6 +121,10 @@ def _count_keys_py(s: str, start: int, end: int) -> int:
     return len(_MY_GUARD.findall(s, start, end))
 
 
+# In C, for the plain pieces: the expression's groups when the guard passes, else None (then the code below runs).
+_mysql_piece: Callable[[str], tuple[str | None, ...] | None] | None = (
+    speedups.ext.mysql_piece if speedups.ext is not None else None
+)
 # The guard's count in C when the extension is in use (a plain scan instead of re's per-character charset test).
 _count_keys: Callable[[str, int, int], int] = speedups.ext.count_keys if speedups.ext is not None else _count_keys_py
 _MY_PROPS = mysql._FAST_PROPS  # Schema / Thread_id / Full_scan / Full_join, first occurrence wins
@@ -140,6 +144,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     pieces = text.split(sep)
     fast_match = _MY_FAST.fullmatch
     count_keys = _count_keys
+    quick_piece = _mysql_piece
     guard2 = _MY_GUARD2.findall
     props = _MY_PROPS.findall
     pending = _Pending("mysql", source)
@@ -169,73 +174,79 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
         if i - 1 == last:
             piece = mysql._TRAILER.sub("", piece, count=1)
         p0 = 1 if piece.startswith("#") else 0
-        m = fast_match(piece, p0) if "administrator command" not in piece else None
-        if m is not None:
-            argstart = m.start("arg")
-            tv, uhv, thread, schema, qt, lt, rs, rx, usev, tsv, arg = m.groups()
-            plan = None
-            hits = count_keys(piece, p0, argstart)
-            if hits != (uhv is not None) + (thread is not None) + (schema is not None):
-                if len(guard2(piece, p0, argstart)) != (uhv is not None):
-                    m = None
-                else:
-                    kv: dict[str, str] = {}
-                    for k, v in props(piece, p0, argstart):
-                        kv.setdefault(k, v)
-                    schema = kv.get("Schema")
-                    thread = kv.get("Thread_id")
-                    if kv.get("Full_scan") == "Yes":
-                        plan = "Full_scan"
-                    elif kv.get("Full_join") == "Yes":
-                        plan = "Full_join"
+        plan = None
+        groups = quick_piece(piece) if quick_piece is not None else None  # C: the groups when the guard passes
+        if groups is not None:
+            tv, uhv, thread, schema, qt, lt, rs, rx, usev, tsv, arg = groups
+            fast = True
+        else:
+            m = fast_match(piece, p0) if "administrator command" not in piece else None
+            fast = m is not None
             if m is not None:
-                if tsv is not None:
-                    ts: float | None = float(tsv)
-                else:
-                    ts = None
-                    if tv is not None:
-                        if tv in time_cache:
-                            ts = time_cache[tv]
-                        else:
-                            tm = mysql._TS_LINE.match("# Time: " + tv)
-                            ts = time_cache[tv] = mysql._cached_time(tm.group(1)) if tm else None
-                if uhv is None:
-                    user = client = uthread = None
-                else:
-                    uh = uh_cache.get(uhv)
-                    if uh is None:
-                        um = mysql._UH_LINE.match("# User@Host: " + uhv + "\n")
-                        uh = uh_cache[uhv] = mysql._user_host(um)[:3] if um else (None, None, None)
-                    user, client, uthread = uh
-                db = usev.strip("`") if usev is not None else None
-                if not db:
-                    if schema and not schema.endswith(":"):
-                        db = schema
-                thread = uthread or thread
-                if db:
-                    state.db = db
-                    if thread:
-                        db_by_thread[thread] = db
-                else:
-                    db = db_by_thread.get(thread) if thread else state.db
-                if ts is None:
-                    ts = state.ts
-                else:
-                    state.ts = ts
-                fp = fingerprint(arg, dialect="mysql")
-                rows = pending_get(fp)
-                example = arg[:example_max]
-                if rows is None:
-                    key = ("mysql", fp)
-                    if key not in aggs:
-                        aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
-                    rows = pending_rows[fp] = []
-                rows.append((
-                    float(qt) * 1000.0, ts, db, user, client, operation(arg), int(rx), int(rs), float(lt) * 1000.0,
-                    plan, example, start_line, None,
-                ))
-                fast_n += 1
-                continue
+                argstart = m.start("arg")
+                tv, uhv, thread, schema, qt, lt, rs, rx, usev, tsv, arg = m.groups()
+                hits = count_keys(piece, p0, argstart)
+                if hits != (uhv is not None) + (thread is not None) + (schema is not None):
+                    if len(guard2(piece, p0, argstart)) != (uhv is not None):
+                        fast = False
+                    else:
+                        kv: dict[str, str] = {}
+                        for k, v in props(piece, p0, argstart):
+                            kv.setdefault(k, v)
+                        schema = kv.get("Schema")
+                        thread = kv.get("Thread_id")
+                        if kv.get("Full_scan") == "Yes":
+                            plan = "Full_scan"
+                        elif kv.get("Full_join") == "Yes":
+                            plan = "Full_join"
+        if fast:
+            if tsv is not None:
+                ts: float | None = float(tsv)
+            else:
+                ts = None
+                if tv is not None:
+                    if tv in time_cache:
+                        ts = time_cache[tv]
+                    else:
+                        tm = mysql._TS_LINE.match("# Time: " + tv)
+                        ts = time_cache[tv] = mysql._cached_time(tm.group(1)) if tm else None
+            if uhv is None:
+                user = client = uthread = None
+            else:
+                uh = uh_cache.get(uhv)
+                if uh is None:
+                    um = mysql._UH_LINE.match("# User@Host: " + uhv + "\n")
+                    uh = uh_cache[uhv] = mysql._user_host(um)[:3] if um else (None, None, None)
+                user, client, uthread = uh
+            db = usev.strip("`") if usev is not None else None
+            if not db:
+                if schema and not schema.endswith(":"):
+                    db = schema
+            thread = uthread or thread
+            if db:
+                state.db = db
+                if thread:
+                    db_by_thread[thread] = db
+            else:
+                db = db_by_thread.get(thread) if thread else state.db
+            if ts is None:
+                ts = state.ts
+            else:
+                state.ts = ts
+            fp = fingerprint(arg, dialect="mysql")
+            rows = pending_get(fp)
+            example = arg[:example_max]
+            if rows is None:
+                key = ("mysql", fp)
+                if key not in aggs:
+                    aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
+                rows = pending_rows[fp] = []
+            rows.append((
+                float(qt) * 1000.0, ts, db, user, client, operation(arg), int(rx), int(rs), float(lt) * 1000.0,
+                plan, example, start_line, None,
+            ))
+            fast_n += 1
+            continue
         # The reference, piece by piece (mysql.parse_text's loop body).
         if not p0:
             piece = "#" + piece
