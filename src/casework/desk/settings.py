@@ -94,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+# The first backend logs people in (and loads the profile with the user); Django's own stays second so sessions
+# started before it was added stay valid.
+AUTHENTICATION_BACKENDS = [
+    "casework.desk.access.backends.ProfileBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

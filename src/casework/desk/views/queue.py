@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.timesince import timesince, timeuntil
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -32,6 +31,7 @@ from casework.desk.views.common import allowed_actions, desk_view, is_htmx, requ
 from casework.desk.views.forms import QueueFilterForm
 from casework.desk.views.keyset import Page, paginate, paginate_parts
 from casework.desk.views.queue_rows import QueueRow
+from casework.desk.views.timefmt import since, until
 
 PAGE_SIZE = 25
 TABS = ("mine", "lines", "breach")
@@ -370,7 +370,7 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
             due = t.sla_due_at
             cls = "due-soon" if t.sla_about_to_breach else ""
             cell = (f'<span class="{cls}" title="{localtime(due):%Y-%m-%d %H:%M}">'
-                    f'{escape(timeuntil(due, now))}</span>')
+                    f'{escape(until(due, now))}</span>')
         else:
             cell = '<span class="muted">—</span>'
         sla = f'\n  <td class="nowrap sla">{cell}</td>'
@@ -395,7 +395,7 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
         f'  <td><span class="status st-{escape(t.status)}">{labels["status"].get(t.status) or escape(t.status)}</span></td>\n'
         f'  <td>{who}</td>\n'
         f'  <td class="muted nowrap" title="{created:%Y-%m-%d %H:%M}">'
-        f'{escape(timesince(t.created_at, now))}</td>{sla}\n'
+        f'{escape(since(t.created_at, now))}</td>{sla}\n'
         f'  <td class="actions">\n    {actions}\n  </td>\n'
         f'</tr>'
     )
