@@ -114,8 +114,8 @@ def shape_text(value: Any, parent: str | None = None) -> str:
     4.4+ JSON log line). Exactly equal by construction — each branch mirrors :func:`_shape` then
     :func:`render` for one node — and where the two cannot be mirrored cheaply (a list with sub-documents that
     may be equal once shaped, whose repeats :func:`_shape` collapses by *structural* equality, which rendered
-    text does not capture: ``{a, b}`` equals ``{b, a}``), it calls them. ``tests/test_slowlog_mongodb_shape.py`` checks the
-    equality on arbitrary documents."""
+    text does not capture: ``{a, b}`` equals ``{b, a}``), it calls them. ``tests/test_slowlog_mongodb_shape.py``
+    checks the equality on arbitrary documents."""
     cls = type(value)
     if cls is dict:
         if len(value) <= 2 and value and next(iter(value)) in _EXT_TYPES:
