@@ -15,6 +15,7 @@ reference path otherwise.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,17 +33,26 @@ def digest_text(engine: str, text: str, *, source: str, part: Partial, order: in
     """Fold ``text`` (a chunk of whole entries, line 1 = its first line) into ``part``; False when this engine
     or sub-format has no fast path (the caller then uses the reference parser)."""
     if engine == "mysql":
-        _mysql(text, source=source, part=part, order=order)
-        return True
-    if engine == "postgres":
+        scan = _mysql
+    elif engine == "postgres":
         sub = fmt
         if sub in (None, "postgres"):
             sub = postgres._sub_format(split_lines(text[: 1 << 16])[:20])
         if sub != "postgres-stderr":
             return False
-        _postgres_stderr(text, source=source, part=part, order=order)
-        return True
-    return False
+        scan = _postgres_stderr
+    else:
+        return False
+    # The scan allocates a small tuple per entry and keeps them until the chunk is folded: the cyclic garbage
+    # collector would walk all of them again and again while it creates no cycles at all.
+    collect = gc.isenabled()
+    gc.disable()
+    try:
+        scan(text, source=source, part=part, order=order)
+    finally:
+        if collect:
+            gc.enable()
+    return True
 
 
 def _fold_entries(part: Partial, entries: Iterable[Entry], order: int, pending: _Pending) -> int:

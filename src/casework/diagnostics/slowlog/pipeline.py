@@ -233,10 +233,13 @@ def _digest_chunk(path: str, name: str, start: int, end: int, engine: str, fmt: 
     text = reader.decode(data, part.stats)
     del data
     plain = not (options.exclude_internal or options.since or options.until or options.filters)
-    if not (plain and FAST and engine in fastscan.ENGINES
-            and fastscan.digest_text(engine, text, source=name, part=part, order=order, fmt=fmt)):
+    if plain and FAST and engine in fastscan.ENGINES and fastscan.digest_text(
+        engine, text, source=name, part=part, order=order, fmt=fmt
+    ):
+        lines = part.stats.lines  # the fast scan counted the chunk's lines (and only those) into a fresh Partial
+    else:
         part.add_entries(module.parse_text(text, source=name, stats=part.stats, fmt=fmt), options=options,
                          order=order)
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     part.unparsed_at = [(order, name, n) for n in part.stats.unparsed_lines]
-    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     return part, lines
