@@ -96,6 +96,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 # The first backend logs people in (and loads the profile with the user); Django's own stays second so sessions
 # started before it was added stay valid.
+SESSION_ENGINE = "casework.desk.access.sessions"  # Django's database sessions, read with SQL compiled once
 AUTHENTICATION_BACKENDS = [
     "casework.desk.access.backends.ProfileBackend",
     "django.contrib.auth.backends.ModelBackend",

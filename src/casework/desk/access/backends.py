@@ -11,12 +11,21 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from casework.desk.views.prepared import PreparedQuery
+
+# Compiled once per connection (``PreparedQuery``): this runs on every request.
+_USER = PreparedQuery(lambda pk: get_user_model()._default_manager.select_related("profile").filter(pk=pk)[:1],
+                      -918273645)
+
 
 class ProfileBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any | None:
-        user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("profile").get(pk=user_id)
-        except user_model.DoesNotExist:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except Exception:  # noqa: BLE001 — a malformed id in a session: nobody, as ModelBackend answers
             return None
+        rows = _USER.models(pk)
+        if not rows:
+            return None
+        user = rows[0]
         return user if self.user_can_authenticate(user) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
+from html import escape as _esc  # Django's escape() is this plus a lazy-aware SafeString wrapper, per call
 from typing import Any
 
 from django import forms
@@ -30,6 +31,7 @@ from casework.desk.views import queue_rows
 from casework.desk.views.common import allowed_actions, desk_view, is_htmx, require
 from casework.desk.views.forms import QueueFilterForm
 from casework.desk.views.keyset import Page, paginate, paginate_parts
+from casework.desk.views.prepared import PreparedQuery
 from casework.desk.views.queue_rows import QueueRow
 from casework.desk.views.timefmt import since, until
 
@@ -85,10 +87,15 @@ COUNTS_TTL_S = 10
 LINES_ORDER = [("severity", False), ("created_at", False), ("id", False)]
 
 
+# The queue's per-request reads of small tables, compiled to SQL once per connection (``prepared.py``).
+_MY_LINES = PreparedQuery(lambda profile_id: Line.objects.filter(engineers=profile_id), -918273645)
+_PRODUCTS = PreparedQuery(lambda: Product.objects.all())
+
+
 def _scope(user: Any) -> tuple[Any, list[Line]]:
     """The user's profile and lines, read once per request (the ids scope the tabs, the rows fill the filter)."""
     profile = getattr(user, "profile", None)
-    return profile, (list(profile.lines.all()) if profile is not None else [])
+    return profile, (_MY_LINES.models(profile.pk) if profile is not None else [])
 
 
 def _open_tickets(user: Any, line_ids: list[int]) -> QuerySet[Ticket]:
@@ -231,7 +238,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     page, with_sla = _page(request.user, tab, form, profile, line_ids, request.GET.get("after"))
     # The line and product filters' rows, which also give the rows their codes.
     line_objs = lines or list(form.fields["line"].queryset)
-    products = list(form.fields["product"].queryset)
+    products = _PRODUCTS.models()  # what form.fields["product"].queryset reads
     codes = {"line": {x.pk: x.code for x in line_objs}, "product": {x.pk: x.code for x in products}}
     params = request.GET.copy()
     params.pop("after", None)
@@ -346,17 +353,17 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
     t: QueueRow = row["t"]
     product = codes["product"].get(t.product_id) or _code(Product, t.product_id)
     line = codes["line"].get(t.line_id) or _code(Line, t.line_id)
-    ref = escape(t.ref)
-    url = escape(row["url"])
-    sev = escape(t.severity)
-    subject = escape(_truncated(t.subject, 80))
+    ref = _esc(t.ref)
+    url = _esc(row["url"])
+    sev = _esc(t.severity)
+    subject = _esc(_truncated(t.subject, 80))
     tags = ""
     if t.escalations:
         tags += f' <span class="tag esc" title="{labels["escalations"]}">↑{t.escalations}</span>'
     if t.bounces:
         tags += f' <span class="tag bounce" title="{labels["bounces"]}">↓{t.bounces}</span>'
     if t.assignee_id:
-        who = escape(t.assignee_display_name or t.assignee_username or "")
+        who = _esc(t.assignee_display_name or t.assignee_username or "")
     else:
         who = '<span class="muted">—</span>'
     created = localtime(t.created_at)
@@ -370,32 +377,32 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
             due = t.sla_due_at
             cls = "due-soon" if t.sla_about_to_breach else ""
             cell = (f'<span class="{cls}" title="{localtime(due):%Y-%m-%d %H:%M}">'
-                    f'{escape(until(due, now))}</span>')
+                    f'{_esc(until(due, now))}</span>')
         else:
             cell = '<span class="muted">—</span>'
         sla = f'\n  <td class="nowrap sla">{cell}</td>'
     actions = ""
     if row.get("can_claim"):
-        actions += (f'<button class="small primary" hx-post="{escape(row["claim_url"])}" hx-target="#row-{ref}" '
+        actions += (f'<button class="small primary" hx-post="{_esc(row["claim_url"])}" hx-target="#row-{ref}" '
                     f'hx-swap="outerHTML">{labels["claim"]}</button>')
     if row.get("claimed"):
         actions += f'\n    <span class="ok">{labels["claimed"]}</span>'
     if row.get("error"):
-        actions += f'\n    <span class="err">{escape(row["error"])}</span>'
+        actions += f'\n    <span class="err">{_esc(row["error"])}</span>'
     classes = ("" if t.assignee_id else "unassigned") + (" just-claimed" if row.get("claimed") else "")
     return mark_safe(
         f'<tr id="row-{ref}" class="{classes}">\n'
         f'  <td class="ref"><a href="{url}">{ref}</a></td>\n'
         f'  <td><span class="sev sev-{sev}">{sev}</span></td>\n'
         f'  <td class="subject"><a href="{url}">{subject}</a>{tags}</td>\n'
-        f'  <td>{escape(t.organisation_name)}</td>\n'
-        f'  <td class="muted">{escape(product)}</td>\n'
-        f'  <td>{escape(line)}</td>\n'
-        f'  <td><span class="tier">{escape(t.tier)}</span></td>\n'
-        f'  <td><span class="status st-{escape(t.status)}">{labels["status"].get(t.status) or escape(t.status)}</span></td>\n'
+        f'  <td>{_esc(t.organisation_name)}</td>\n'
+        f'  <td class="muted">{_esc(product)}</td>\n'
+        f'  <td>{_esc(line)}</td>\n'
+        f'  <td><span class="tier">{_esc(t.tier)}</span></td>\n'
+        f'  <td><span class="status st-{_esc(t.status)}">{labels["status"].get(t.status) or _esc(t.status)}</span></td>\n'
         f'  <td>{who}</td>\n'
         f'  <td class="muted nowrap" title="{created:%Y-%m-%d %H:%M}">'
-        f'{escape(since(t.created_at, now))}</td>{sla}\n'
+        f'{_esc(since(t.created_at, now))}</td>{sla}\n'
         f'  <td class="actions">\n    {actions}\n  </td>\n'
         f'</tr>'
     )
