@@ -234,7 +234,8 @@ def _shape_of(op: str | None, ns: str | None, command: Any, orig: Any) -> tuple[
         command = {"q": command}  # legacy ops log the bare filter
     name, shape = command_shape(command, op=op)
     # Known operations read lower-case (find, getmore…); other commands keep their own spelling (isMaster).
-    operation = name.lower() if name.lower() in _KNOWN_OPS else name
+    lower = name.lower()
+    operation = lower if lower in _KNOWN_OPS else name
     if operation == "getmore" or op == "getmore":
         operation = "getmore"
         if isinstance(orig, dict) and orig:
@@ -286,6 +287,7 @@ _new_entry = Entry if tuple(f.name for f in fields(Entry)) == ENTRY_FIELDS else 
 
 
 _CLASSIFIED: dict[tuple[Any, ...], str | None] = {}  # memo of classify (a pure function of these arguments)
+_CLIENT_HOSTS: dict[str, str | None] = {}  # memo of _client_host (a pure function)
 _UNSEEN = object()
 
 
@@ -362,6 +364,15 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
     example = line.strip()
     if len(example) > EXAMPLE_MAX:
         example = example[:EXAMPLE_MAX] + "…"
+    remote = get("remote")
+    if type(remote) is str:  # one connection's address on many lines: its host is read once
+        client = _CLIENT_HOSTS.get(remote, _UNSEEN)
+        if client is _UNSEEN:
+            if len(_CLIENT_HOSTS) > 20_000:
+                _CLIENT_HOSTS.clear()
+            client = _CLIENT_HOSTS[remote] = _client_host(remote)
+    else:
+        client = _client_host(remote)
     return _new_entry(
         ENGINE,
         source,
@@ -373,7 +384,7 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
         ns,
         ns.partition(".")[0] if ns else None,
         user,
-        _client_host(get("remote")),
+        client,
         operation,
         examined,
         returned,
