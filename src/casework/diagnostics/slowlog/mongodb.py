@@ -9,9 +9,9 @@ Formats (``FORMATS``; auto-detected from the first non-blank line, ``fmt`` force
 - ``mongodb-profile`` — ``system.profile`` documents exported by mongoexport: JSON lines, a JSON array, or
   pretty-printed documents.
 
-``parse`` is a pure function of its lines (no state outside the call), so the digest may run it over
-chunks of one file in worker processes — except pretty-printed/array profile exports, whose documents span
-lines and which are small anyway.
+``parse`` is a pure function of its lines (no state outside the call but bounded memos of pure helpers, which
+never change a result), so the digest may run it over chunks of one file in worker processes — except
+pretty-printed/array profile exports, whose documents span lines and which are small anyway.
 """
 
 from __future__ import annotations
