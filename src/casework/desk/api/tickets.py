@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Body, Query, Router
@@ -170,13 +170,21 @@ def _choices(field: str, raw: str, allowed: list[str]) -> list[str]:
     return values
 
 
+def _one_of(field: str, values: list[str]) -> Q:
+    """``field = v`` for one value, ``field IN (…)`` for several. Why not always IN: the statement is prepared
+    (settings: PostgreSQL prepared statements), and a generic plan cannot see that ``severity = ANY($2)`` holds one
+    value, so it could not walk the (line, severity, created_at) index in page order — ``line=storage&severity=P1``
+    cost 16 ms of PostgreSQL per request that way, 0.5 ms with ``severity = $2``."""
+    return Q(**{field: values[0]}) if len(values) == 1 else Q(**{f"{field}__in": values})
+
+
 def filter_tickets(user: Any, qs: QuerySet[Ticket], f: schemas.TicketFilters) -> QuerySet[Ticket]:
     if f.status is not None:
-        qs = qs.filter(status__in=_choices("status", f.status, list(Status.values)))
+        qs = qs.filter(_one_of("status", _choices("status", f.status, list(Status.values))))
     if f.severity is not None:
-        qs = qs.filter(severity__in=_choices("severity", f.severity, list(Severity.values)))
+        qs = qs.filter(_one_of("severity", _choices("severity", f.severity, list(Severity.values))))
     if f.tier is not None:
-        qs = qs.filter(tier__in=_choices("tier", f.tier, list(Tier.values)))
+        qs = qs.filter(_one_of("tier", _choices("tier", f.tier, list(Tier.values))))
     if f.line:
         qs = qs.filter(line__code=f.line)
     if f.product:
