@@ -54,6 +54,7 @@ def test_extension_is_in_use() -> None:
     assert fastscan._pg_frame is _speedups.pg_frame
     assert fastscan._pg_prefix is _speedups.pg_prefix
     assert fastscan._mysql_piece is _speedups.mysql_piece
+    assert fastscan._operation is _speedups.operation
 
 
 @settings(max_examples=1500, deadline=None)
@@ -232,6 +233,22 @@ def test_mysql_piece_answers_for_generated_pieces(generated: dict[str, str]) -> 
         assert fastscan._MY_FAST.fullmatch(p, 1 if p.startswith("#") else 0).groups() == _speedups.mysql_piece(p)
 
 
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["SELECT", "select", "Insert", "x1", "é", "(", " ", "\t", "\n", "\u2003", ";", ";;", "/*",
+                                 "a", "Z", "_", "1", "-", "ſ", "K"]), max_size=6).map("".join))
+def test_operation_equals_the_python_operation_where_it_answers(query: str) -> None:
+    quick = _speedups.operation(query)
+    if quick is not False:
+        assert quick == fp_module.operation(query)
+
+
+def test_operation_answers_for_plain_statements() -> None:
+    assert _speedups.operation("select 1") == "SELECT"
+    assert _speedups.operation("UPDATE;\nx") == "UPDATE"
+    assert _speedups.operation("x1 y") is None
+    assert _speedups.operation("/* c */ SELECT 1") is False and fp_module.operation("/* c */ SELECT 1") == "SELECT"
+
+
 def test_results_are_canonical_str() -> None:
     """A wide character inside a masked string literal leaves a narrower result: it must equal (and hash as) the
     same text built by Python, or memo lookups would miss."""
@@ -254,6 +271,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fastscan, "_pg_frame", fastscan._pg_frame_py)
         monkeypatch.setattr(fastscan, "_pg_prefix", None)
         monkeypatch.setattr(fastscan, "_mysql_piece", None)
+        monkeypatch.setattr(fastscan, "_operation", None)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()

@@ -665,6 +665,45 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
     return out;
 }
 
+/* operation(query): fingerprint.operation(query) when the query starts with an ASCII letter and its first word
+ * ([A-Za-z]\S*) is ASCII: the word without trailing ';', upper-cased, or None when that is not all letters.
+ * False otherwise (the caller then runs fingerprint.operation). */
+static PyObject *operation(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "operation: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Text t = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    if (t.n == 0)
+        Py_RETURN_FALSE;
+    Py_UCS4 c = at(&t, 0);
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+        Py_RETURN_FALSE;
+    Py_ssize_t e = 0;
+    while (e < t.n && !Py_UNICODE_ISSPACE(at(&t, e))) {
+        if (at(&t, e) > 127)
+            Py_RETURN_FALSE;
+        e++;
+    }
+    while (e > 0 && at(&t, e - 1) == ';')
+        e--;
+    char buf[64];
+    if (e > (Py_ssize_t)sizeof(buf))
+        Py_RETURN_FALSE;
+    for (Py_ssize_t i = 0; i < e; i++) {
+        Py_UCS4 ch = at(&t, i);
+        if (ch >= 'a' && ch <= 'z')
+            ch -= 32;
+        else if (!(ch >= 'A' && ch <= 'Z'))
+            Py_RETURN_NONE; /* not str.isalpha() */
+        buf[i] = (char)ch;
+    }
+    return PyUnicode_FromStringAndSize(buf, e);
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -676,6 +715,7 @@ static PyMethodDef methods[] = {
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
     {"mysql_piece", mysql_piece, METH_O, "fastscan._MY_FAST's groups for a plain piece, else None"},
+    {"operation", operation, METH_O, "fingerprint.operation for an ASCII first word, else False"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };

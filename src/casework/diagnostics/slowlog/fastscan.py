@@ -131,6 +131,8 @@ def _count_keys_py(s: str, start: int, end: int) -> int:
     return len(_MY_GUARD.findall(s, start, end))
 
 
+# fingerprint.operation in C for a statement whose first word is ASCII (False otherwise: then the Python one).
+_operation: Callable[[str], str | None | bool] | None = speedups.ext.operation if speedups.ext is not None else None
 # In C, for the plain pieces: the expression's groups when the guard passes, else None (then the code below runs).
 _mysql_piece: Callable[[str], tuple[str | None, ...] | None] | None = (
     speedups.ext.mysql_piece if speedups.ext is not None else None
@@ -155,6 +157,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     fast_match = _MY_FAST.fullmatch
     count_keys = _count_keys
     quick_piece = _mysql_piece
+    quick_op = _operation
     guard2 = _MY_GUARD2.findall
     props = _MY_PROPS.findall
     pending = _Pending("mysql", source)
@@ -251,8 +254,11 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
                 if key not in aggs:
                     aggs[key] = _Agg.start("mysql", fp, example, source, start_line, order)
                 rows = pending_rows[fp] = []
+            op = quick_op(arg) if quick_op is not None else False
+            if op is False:
+                op = operation(arg)
             rows.append((
-                float(qt) * 1000.0, ts, db, user, client, operation(arg), int(rx), int(rs), float(lt) * 1000.0,
+                float(qt) * 1000.0, ts, db, user, client, op, int(rx), int(rs), float(lt) * 1000.0,
                 plan, example, start_line, None,
             ))
             fast_n += 1
@@ -327,6 +333,7 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
     pending_get = pending_rows.get
     frame = _pg_frame
     split_prefix = _pg_prefix
+    quick_op = _operation
     epoch: dict[tuple[str, str | None], float | None] = {}
     who_cache: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
     for m in _PG_FAST.finditer(text):
@@ -374,8 +381,11 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             if key not in aggs:
                 aggs[key] = _Agg.start("postgres", fp, example, source, cur_line, order)
             rows = pending_rows[fp] = []
+        op = quick_op(statement) if quick_op is not None else False
+        if op is False:
+            op = operation(statement)
         rows.append((
-            float(m.group("ms")), ts, db, user, client, operation(statement), None, None, None, None,
+            float(m.group(1)), ts, db, user, client, op, None, None, None, None,
             example, cur_line, _pg_extra(params, app),
         ))
         fast_n += 1
