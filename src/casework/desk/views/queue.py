@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape as _esc  # Django's escape() is this plus a lazy-aware SafeString wrapper, per call
 from typing import Any
@@ -19,6 +20,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -89,7 +91,20 @@ LINES_ORDER = [("severity", False), ("created_at", False), ("id", False)]
 
 # The queue's per-request reads of small tables, compiled to SQL once per connection (``prepared.py``).
 _MY_LINES = PreparedQuery(lambda profile_id: Line.objects.filter(engineers=profile_id), -918273645)
-_PRODUCTS = PreparedQuery(lambda: Product.objects.all())
+_PRODUCTS = PreparedQuery(lambda: Product.objects.values_list("id", "code", "name"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """A product row for the filter and the row codes (what the filter reads of a ``Product``: its ``code`` as the
+    value, ``str()`` — the name — as the label)."""
+
+    pk: int
+    code: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def _scope(user: Any) -> tuple[Any, list[Line]]:
@@ -238,7 +253,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     page, with_sla = _page(request.user, tab, form, profile, line_ids, request.GET.get("after"))
     # The line and product filters' rows, which also give the rows their codes.
     line_objs = lines or list(form.fields["line"].queryset)
-    products = _PRODUCTS.models()  # what form.fields["product"].queryset reads
+    products = [_Option(*r) for r in _PRODUCTS.rows()]  # what form.fields["product"].queryset reads
     codes = {"line": {x.pk: x.code for x in line_objs}, "product": {x.pk: x.code for x in products}}
     params = request.GET.copy()
     params.pop("after", None)
@@ -293,7 +308,28 @@ def _rows(user: Any, profile: Any, tickets: list[Ticket]) -> list[dict[str, Any]
     ]
 
 
+# (language, the form's values, the line and product rows) -> the filter bar's HTML: a function of exactly these,
+# and the same for every reload of a queue.
+_CONTROLS_CACHE: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+
+
 def _filter_controls(form: QueueFilterForm, objects: dict[str, list[Any]]) -> list[tuple[str, str]]:
+    key = (
+        get_language(),
+        tuple((name, form.data.get(name)) for name in form.fields) if form.is_bound else None,
+        tuple((o.pk, o.code, str(o)) for o in objects.get("line") or ()),
+        tuple((o.pk, o.code, str(o)) for o in objects.get("product") or ()),
+    )
+    controls = _CONTROLS_CACHE.get(key)
+    if controls is None:
+        controls = _render_filter_controls(form, objects)
+        if len(_CONTROLS_CACHE) > 2000:
+            _CONTROLS_CACHE.clear()
+        _CONTROLS_CACHE[key] = controls
+    return controls
+
+
+def _render_filter_controls(form: QueueFilterForm, objects: dict[str, list[Any]]) -> list[tuple[str, str]]:
     """The filter bar's controls as HTML. The select boxes are written here rather than by Django's widget
     templates (one template render per <option>: ~40 per page, a third of the queue page's CPU); same markup:
     ``name``, ``id="id_<name>"``, the selected option. ``objects``: the rows of model fields' querysets, already
