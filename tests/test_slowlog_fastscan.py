@@ -237,3 +237,33 @@ def test_add_rows_trims_and_coarsens_as_add_values(seed: int) -> None:
         assert mine == theirs, name
         if isinstance(theirs, dict):
             assert list(mine.items()) == list(theirs.items()), name
+
+
+def _histogram_by_key(a, t0: float, t1: float) -> list[int]:  # type: ignore[no-untyped-def]
+    """The time histogram evaluated key by key (what ``digest._histogram`` computes with bisection)."""
+    from casework.diagnostics.slowlog.digest import HISTOGRAM_BINS
+
+    bins = [0] * HISTOGRAM_BINS
+    span = max(t1 - t0, 1e-9)
+    for k, v in a.minute.items():
+        i = int((max(k * a.width, t0) - t0) / span * HISTOGRAM_BINS)
+        bins[min(max(i, 0), HISTOGRAM_BINS - 1)] += v
+    return bins
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([60, 120, 3840]), st.integers(0, 3 * 10**7), st.sampled_from([1, 5, 50, 3000]),
+       st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 9)), min_size=1, max_size=300),
+       st.floats(-100, 100), st.sampled_from([0.0, 0.5, 59.9, 1e5]))
+def test_histogram_equals_the_key_by_key_sum(width: int, base: int, spread: int, items: list[tuple[int, int]],
+                                             before: float, after: float) -> None:
+    from casework.diagnostics.slowlog.digest import _Agg, _histogram
+
+    a = _Agg.start("mysql", "fp", "e", "s", 1, 0)
+    a.width = width
+    a.minute = {base + k % spread: v for k, v in items}
+    keys = sorted(a.minute)
+    t0 = keys[0] * width + before
+    t1 = keys[-1] * width + after
+    assert _histogram(a, t0, t1) == _histogram_by_key(a, t0, t1)
+    assert _histogram(a, t0, t0) == _histogram_by_key(a, t0, t0)
