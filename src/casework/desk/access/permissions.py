@@ -166,10 +166,12 @@ def ticket_for(user: Any, ref: str, action: str = "view") -> Ticket:
 
 
 def allowed_actions(user: Any, ticket: Ticket, *, visible: bool | None = None,
-                    actions: Iterable[str] = TICKET_ACTIONS) -> set[str]:
+                    actions: Iterable[str] = TICKET_ACTIONS, role: str | None = None) -> set[str]:
     """Every action ``user`` may take on ``ticket``. Visibility is checked once (a query for an engineer who is
-    not the assignee), or not at all when the caller knows the ticket is visible (a row of ``visible_tickets``)."""
-    role = role_of(user)
+    not the assignee), or not at all when the caller knows the ticket is visible (a row of ``visible_tickets``).
+    ``role``: ``role_of(user)`` when the caller has it already (a page of rows asks once)."""
+    if role is None:
+        role = role_of(user)
     if role is None:
         return set()
     if visible is None:

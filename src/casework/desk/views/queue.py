@@ -301,9 +301,11 @@ def _rows(user: Any, profile: Any, tickets: list[Ticket]) -> list[dict[str, Any]
     # Every row comes from the user's visible tickets, so the claim check needs no visibility query per row;
     # only unassigned tickets can be claimed at all.
     ticket_url, claim_url = _url_maker("ticket"), _url_maker("queue-claim")
+    role = permissions.role_of(user)  # once per page, not per row
     return [
         {"t": t, "url": ticket_url(t.ref), "claim_url": claim_url(t.ref),
-         "can_claim": t.assignee_id is None and "claim" in allowed_actions(user, t, visible=True, actions=("claim",))}
+         "can_claim": t.assignee_id is None
+         and "claim" in allowed_actions(user, t, visible=True, actions=("claim",), role=role)}
         for t in tickets
     ]
 
@@ -337,7 +339,7 @@ def _render_filter_controls(form: QueueFilterForm, objects: dict[str, list[Any]]
     controls = []
     for field in form:
         if not isinstance(field.field, forms.ChoiceField):
-            controls.append((field.label, str(field)))
+            controls.append((str(field.label), str(field)))
             continue
         value = field.value()
         current = "" if value is None else str(value)
@@ -345,7 +347,7 @@ def _render_filter_controls(form: QueueFilterForm, objects: dict[str, list[Any]]
             f'<option value="{escape(v)}"{" selected" if v == current else ""}>{escape(label)}</option>'
             for v, label in _choices(field.field, objects.get(field.name))
         )
-        controls.append((field.label, format_html('<select name="{}" id="{}">{}</select>', field.html_name,
+        controls.append((str(field.label), format_html('<select name="{}" id="{}">{}</select>', field.html_name,
                                                   field.auto_id, mark_safe(options))))
     return controls
 
@@ -375,6 +377,7 @@ def _labels() -> dict[str, Any]:
     )}
     # ``get_status_display()`` hashes the field's lazy choices on every call.
     labels["status"] = {value: escape(label) for value, label in Status.choices}
+    labels["lang"] = get_language()
     return labels
 
 
@@ -387,6 +390,7 @@ def _truncated(text: str, n: int) -> str:
 def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], now: datetime,
               codes: dict[str, dict[int, str]]) -> SafeString:
     t: QueueRow = row["t"]
+    lang = labels["lang"]
     product = codes["product"].get(t.product_id) or _code(Product, t.product_id)
     line = codes["line"].get(t.line_id) or _code(Line, t.line_id)
     ref = _esc(t.ref)
@@ -413,7 +417,7 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
             due = t.sla_due_at
             cls = "due-soon" if t.sla_about_to_breach else ""
             cell = (f'<span class="{cls}" title="{localtime(due):%Y-%m-%d %H:%M}">'
-                    f'{_esc(until(due, now))}</span>')
+                    f'{_esc(until(due, now, lang=lang))}</span>')
         else:
             cell = '<span class="muted">—</span>'
         sla = f'\n  <td class="nowrap sla">{cell}</td>'
@@ -438,7 +442,7 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
         f'  <td><span class="status st-{_esc(t.status)}">{labels["status"].get(t.status) or _esc(t.status)}</span></td>\n'
         f'  <td>{who}</td>\n'
         f'  <td class="muted nowrap" title="{created:%Y-%m-%d %H:%M}">'
-        f'{_esc(since(t.created_at, now))}</td>{sla}\n'
+        f'{_esc(since(t.created_at, now, lang=lang))}</td>{sla}\n'
         f'  <td class="actions">\n    {actions}\n  </td>\n'
         f'</tr>'
     )

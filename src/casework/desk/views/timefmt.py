@@ -24,9 +24,9 @@ def _utc(value: datetime) -> bool:
                                    and getattr(value.tzinfo, "key", "UTC") == "UTC")
 
 
-def _cached(span: timedelta, *, until: bool, d: datetime, now: datetime) -> str:
+def _cached(span: timedelta, *, until: bool, d: datetime, now: datetime, lang: str | None) -> str:
     minutes = max(int(span.total_seconds() // 60), 0)
-    key = (get_language(), until, minutes)
+    key = (lang or get_language(), until, minutes)
     text = _cache.get(key)
     if text is None:
         text = timeuntil(d, now) if until else timesince(d, now)
@@ -36,17 +36,17 @@ def _cached(span: timedelta, *, until: bool, d: datetime, now: datetime) -> str:
     return text
 
 
-def since(d: datetime, now: datetime) -> str:
-    """``timesince(d, now)``."""
+def since(d: datetime, now: datetime, *, lang: str | None = None) -> str:
+    """``timesince(d, now)``; ``lang``: the active language (``get_language()``) when the caller has it."""
     span = now - d
     if span < _MAX and _utc(d) and _utc(now):
-        return _cached(span, until=False, d=d, now=now)
+        return _cached(span, until=False, d=d, now=now, lang=lang)
     return timesince(d, now)
 
 
-def until(d: datetime, now: datetime) -> str:
-    """``timeuntil(d, now)``."""
+def until(d: datetime, now: datetime, *, lang: str | None = None) -> str:
+    """``timeuntil(d, now)``; ``lang`` as for :func:`since`."""
     span = d - now
     if span < _MAX and _utc(d) and _utc(now):
-        return _cached(span, until=True, d=d, now=now)
+        return _cached(span, until=True, d=d, now=now, lang=lang)
     return timeuntil(d, now)
