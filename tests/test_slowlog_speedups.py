@@ -55,6 +55,9 @@ def test_extension_is_in_use() -> None:
     assert fastscan._pg_prefix is _speedups.pg_prefix
     assert fastscan._mysql_piece is _speedups.mysql_piece
     assert fastscan._operation is _speedups.operation
+    from casework.diagnostics.slowlog import digest
+
+    assert digest._add_counts is _speedups.add_counts
 
 
 @settings(max_examples=1500, deadline=None)
@@ -247,6 +250,30 @@ def test_operation_answers_for_plain_statements() -> None:
     assert _speedups.operation("UPDATE;\nx") == "UPDATE"
     assert _speedups.operation("x1 y") is None
     assert _speedups.operation("/* c */ SELECT 1") is False and fp_module.operation("/* c */ SELECT 1") == "SELECT"
+
+
+_COUNTS = st.dictionaries(st.integers(-100, 5000), st.integers(1, 9), max_size=40)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_COUNTS, _COUNTS, st.sampled_from([(1, 1), (60, 60), (60, 120), (120, 3840), (7, 3)]))
+def test_add_counts_equals_the_python_merge_loop(dst: dict[int, int], src: dict[int, int],
+                                                  scale: tuple[int, int]) -> None:
+    from casework.diagnostics.slowlog import digest
+
+    mine, theirs = dict(dst), dict(dst)
+    _speedups.add_counts(mine, src, *scale)
+    digest._add_counts_py(theirs, src, *scale)
+    assert list(mine.items()) == list(theirs.items())  # same keys in the same order, same counts
+
+
+def test_add_counts_is_counter_update_for_counters() -> None:
+    from collections import Counter
+
+    a, b = Counter({"x": 1, "y": 2}), Counter({"x": 1, "y": 2})
+    a.update(Counter({"z": 3, "x": 4}))
+    _speedups.add_counts(b, Counter({"z": 3, "x": 4}), 1, 1)
+    assert list(a.items()) == list(b.items()) and a.most_common() == b.most_common()
 
 
 def test_results_are_canonical_str() -> None:

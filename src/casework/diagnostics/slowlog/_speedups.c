@@ -514,6 +514,7 @@ static int next_header(const Text *t, Py_ssize_t p) { return lit(t, p, "\n# "); 
 
 static long count_keys_in(const Text *t, Py_ssize_t start, Py_ssize_t end);
 static PyObject *ADMIN; /* "administrator command" */
+static PyObject *ZERO;  /* 0 */
 
 /* mysql_piece(piece): the groups of fastscan._MY_FAST.fullmatch(piece, p0) (p0 = 1 after a leading '#') when the
  * piece holds no "administrator command" and the header guard finds exactly the captured keys; else None (the
@@ -704,6 +705,58 @@ static PyObject *operation(PyObject *self, PyObject *arg)
     return PyUnicode_FromStringAndSize(buf, e);
 }
 
+/* add_counts(dst, src, num, den): for k, v in src.items(): nk = k * num // den (k itself when num == den == 1);
+ * dst[nk] = dst.get(nk, 0) + v — the merge loops of digest._Agg, in src's order (new keys are appended in that
+ * order, as the Python loop appends them). */
+static PyObject *add_counts(PyObject *self, PyObject *args)
+{
+    PyObject *dst, *src, *num, *den;
+    if (!PyArg_ParseTuple(args, "O!O!OO:add_counts", &PyDict_Type, &dst, &PyDict_Type, &src, &num, &den))
+        return NULL;
+    int identity = PyLong_CheckExact(num) && PyLong_CheckExact(den) && PyLong_AsLong(num) == 1 && PyLong_AsLong(den) == 1;
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(src, &pos, &k, &v)) {
+        PyObject *nk;
+        if (identity) {
+            nk = k;
+            Py_INCREF(nk);
+        } else {
+            PyObject *prod = PyNumber_Multiply(k, num);
+            if (prod == NULL)
+                return NULL;
+            nk = PyNumber_FloorDivide(prod, den);
+            Py_DECREF(prod);
+            if (nk == NULL)
+                return NULL;
+        }
+        Py_INCREF(v); /* src may be dst: keep v alive across the store */
+        PyObject *old = PyDict_GetItemWithError(dst, nk);
+        PyObject *sum;
+        if (old == NULL) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(nk);
+                Py_DECREF(v);
+                return NULL;
+            }
+            sum = PyNumber_Add(ZERO, v); /* 0 + v, as dst.get(nk, 0) + v */
+        } else {
+            sum = PyNumber_Add(old, v);
+        }
+        Py_DECREF(v);
+        if (sum == NULL || PyDict_SetItem(dst, nk, sum) < 0) {
+            Py_XDECREF(sum);
+            Py_DECREF(nk);
+            return NULL;
+        }
+        Py_DECREF(sum);
+        Py_DECREF(nk);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -716,6 +769,7 @@ static PyMethodDef methods[] = {
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
     {"mysql_piece", mysql_piece, METH_O, "fastscan._MY_FAST's groups for a plain piece, else None"},
     {"operation", operation, METH_O, "fingerprint.operation for an ASCII first word, else False"},
+    {"add_counts", add_counts, METH_VARARGS, "dst[k * num // den] += v for k, v in src.items()"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
     {NULL, NULL, 0, NULL},
 };
@@ -728,7 +782,8 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__speedups(void)
 {
     ADMIN = PyUnicode_InternFromString("administrator command");
-    if (ADMIN == NULL)
+    ZERO = PyLong_FromLong(0);
+    if (ADMIN == NULL || ZERO == NULL)
         return NULL;
     return PyModule_Create(&module);
 }
