@@ -3,11 +3,15 @@
 
 The per-engine parsers (``mysql.parse_text``, ``postgres._parse_stderr``) are the reference. Here one compiled
 regular expression recognises the common layout of an entry in one call (MySQL: per ``";\\n#"`` piece, the
-same cut as the reference; PostgreSQL stderr: ``finditer`` over the chunk), the values go straight into the
-shape's accumulator (``_Agg.add_values``), and anything the expression does not recognise — or recognises but
-a guard doubts (extra ``Schema:``/``Full_scan`` keys, ``\\r``, a second ``duration:`` …) — is handed to the
-reference parser, in file order, so every variant stays supported and unparsed lines keep their numbers.
-``tests/test_slowlog_fastscan.py`` checks that both paths give identical digests.
+same cut as the reference; PostgreSQL stderr: ``finditer`` over the chunk), the values become a small row in
+the shape's list, folded column-wise at the end of the chunk (``_Agg.add_rows``), and anything the expression does
+not recognise — or recognises but a guard doubts (extra ``Schema:``/``Full_scan`` keys, ``\\r``, a second
+``duration:`` …) — is handed to the reference parser, in file order, so every variant stays supported and
+unparsed lines keep their numbers. ``tests/test_slowlog_fastscan.py`` checks that both paths give identical digests.
+
+With the optional C extension (``speedups.py``) the mechanical steps run in C (the MySQL piece and its guard, the
+PostgreSQL framing and prefix split, the statement's operation); each C function returns what the Python code here
+returns or declines with None/False, and the Python code then runs (``tests/test_slowlog_speedups.py``).
 
 Only for unfiltered digests (no ``--since/--until/--filter/--exclude-internal``); the pipeline uses the
 reference path otherwise.
