@@ -241,7 +241,9 @@ def test_cached_form_html_follows_the_language_and_the_lines(world: dict[str, An
         form = ReassignForm()
         form.fields["line"].queryset = Line.objects.exclude(pk=line_id)
         key = tuple((code, name) for pk, code, name in ticket_view._LINES.rows() if pk != line_id)
-        return ticket_html.fields_html(form, key=key), render_to_string("desk/_fields.html", {"form": form})
+        cached = ticket_html.unbound_fields_html(ReassignForm, key=key, setup=lambda f: ticket_view._offer_lines(
+            f, line_id=line_id))
+        return cached, render_to_string("desk/_fields.html", {"form": form})
 
     storage = Line.objects.get(code="storage")
     for lang in ("en", "zh-hans", "en"):
@@ -253,7 +255,27 @@ def test_cached_form_html_follows_the_language_and_the_lines(world: dict[str, An
     assert cached == rendered and "Networking &lt;VPC&gt;" in cached
     bound = EscalateForm({"problem": "x"})
     bound.add_error("impact", "required")
-    assert ticket_html.fields_html(bound, key=()) == render_to_string("desk/_fields.html", {"form": bound})
+    assert ticket_html.fields_html(bound) == render_to_string("desk/_fields.html", {"form": bound})
+
+
+def test_visibility_is_can_see(world: dict[str, Any]) -> None:
+    """The ticket page's visibility check answers like ``permissions.can_see`` for everyone, every ticket."""
+    from casework.desk.access import permissions
+
+    other = make_user(username="t0_net", role="t0", lines=["network"], readiness=["vpc"])
+    nobody = get_user_model().objects.create_user(username="no_profile", password="pw")
+    admin = get_user_model().objects.create_superuser(username="root", password="pw")
+    lineless = services.create_ticket(organisation=world["tickets"][0].organisation, contact=None, product="oss",
+                                      severity="P3", subject="x", description="y")
+    Ticket.objects.filter(pk=lineless.pk).update(line=None)
+    answers = set()
+    for user in [*world["users"].values(), other, nobody, admin]:
+        user = get_user_model().objects.select_related("profile").get(pk=user.pk)
+        for ticket in Ticket.objects.select_related(*ticket_view.PAGE_RELATED):
+            answer = ticket_view._visible(user, ticket)
+            assert answer == permissions.can_see(user, ticket), (user.username, ticket.ref)
+            answers.add(answer)
+    assert answers == {True, False}
 
 
 def test_prepared_query_gives_what_the_queryset_gives(world: dict[str, Any]) -> None:

@@ -3,23 +3,31 @@ internal notes) and the action forms that ``allowed_actions()`` permits."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
-from casework.desk.team.models import Line
+from casework.desk.team.models import Line, Profile, Role
 from casework.desk.tickets import services
 from casework.desk.tickets.models import Ticket
 from casework.desk.views.common import allowed_actions, apply_errors, desk_view, role_of
 from casework.desk.views.forms import EscalateForm, NoteForm, ReassignForm, ReplyForm, ResolveForm, ReturnForm
 from casework.desk.views.prepared import PreparedQuery
-from casework.desk.views.ticket_html import fields_html, timeline_html, url_for
+from casework.desk.views.ticket_html import (
+    content_html,
+    fields_html,
+    timeline_html,
+    unbound_fields_html,
+    url_for,
+)
 from casework.desk.views.timeline import SUMMARIES, build_timeline
 
 FORMS = {
@@ -37,36 +45,44 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
     user = request.user
     if allowed is None:
         allowed = allowed_actions(user, ticket)
-    # Only the forms this user can use on this ticket are built and rendered; an unbound one's HTML once per
-    # process (ticket_html.fields_html), the reassign form's per set of lines it offers.
-    forms = {name: cls() for name, cls in FORMS.items() if name in allowed}
-    keys: dict[str, tuple[Any, ...]] = {name: () for name in forms}
-    if "reassign" in forms:
-        forms["reassign"].fields["line"].queryset = Line.objects.exclude(pk=ticket.line_id)
-        keys["reassign"] = tuple((code, name) for pk, code, name in _LINES.rows() if pk != ticket.line_id)
-    forms.update(bound or {})
+    # Only the forms this user can use on this ticket are shown. An unbound one is built and rendered once per
+    # process and language (ticket_html.fields_html), the reassign form once per set of lines it offers; a bound
+    # one (a refused action: the user's input and the errors) every time.
+    forms_html = {}
+    for name, cls in FORMS.items():
+        if name not in allowed:
+            continue
+        if bound and name in bound:
+            forms_html[name] = fields_html(bound[name])
+        elif name == "reassign":
+            line_id = ticket.line_id
+            lines = tuple((code, label) for pk, code, label in _LINES.rows() if pk != line_id)
+            forms_html[name] = unbound_fields_html(cls, key=lines, setup=functools.partial(_offer_lines, line_id=line_id))
+        else:
+            forms_html[name] = unbound_fields_html(cls)
     internal = "view_internal" in allowed
     # Read once for the timeline and the "latest case summary" card (newest first: the model's ordering).
     summaries = SUMMARIES.models(ticket.pk) if internal else []
     ref = ticket.ref
-    return {
-        "ticket": ticket,
-        "allowed": allowed,
-        "has_actions": bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
-        "forms": forms,
-        "forms_html": {name: fields_html(form, key=keys.get(name)) for name, form in forms.items()},
-        "open_form": next(iter(bound)) if bound else "",
-        "timeline_html": timeline_html(build_timeline(ticket, internal=internal, summaries=summaries)),
-        "urls": {
-            "queue": url_for("queue"),
-            **{action: url_for("ticket-action", ref, action) for action in ("claim", *FORMS) if action in allowed},
-            "sla_panel": url_for("sla:panel", ref),
-            "similar": url_for("library:similar", ref),
-            "files": url_for("files-panel", ref),
-        },
-        "identifiers": _identifiers(ticket),
-        "summaries": summaries[:3],
+    urls = {
+        "queue": url_for("queue"),
+        **{action: url_for("ticket-action", ref, action) for action in ("claim", *FORMS) if action in allowed},
+        "sla_panel": url_for("sla:panel", ref),
+        "similar": url_for("library:similar", ref),
+        "files": url_for("files-panel", ref),
     }
+    content = content_html(
+        ticket=ticket, allowed=allowed,
+        has_actions=bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
+        forms_html=forms_html, open_form=next(iter(bound)) if bound else "",
+        timeline=timeline_html(build_timeline(ticket, internal=internal, summaries=summaries)),
+        urls=urls, identifiers=_identifiers(ticket), summaries=summaries, csrf_token=get_token(request),
+    )
+    return {"ticket": ticket, "content": content}
+
+
+def _offer_lines(form: ReassignForm, *, line_id: int | None) -> None:
+    form.fields["line"].queryset = Line.objects.exclude(pk=line_id)
 
 
 def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
@@ -89,6 +105,23 @@ def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
 # compiled once per process (prepared.py).
 PAGE_RELATED = ("organisation", "product", "line", "assignee__profile", "contact__profile", "sla")
 _TICKET = PreparedQuery(lambda ref: Ticket.objects.select_related(*PAGE_RELATED).filter(ref=ref)[:1], "REF0MARKER")
+# ``permissions.can_see``'s one query — is the ticket's line one of the engineer's lines? — compiled once.
+_ON_MY_LINES = PreparedQuery(
+    lambda profile_id, line_id: Profile.lines.through.objects.filter(profile_id=profile_id, line_id=line_id)
+    .values_list("line_id")[:1],
+    -5_180_311, -5_180_312,
+)
+
+
+def _visible(user: Any, ticket: Ticket) -> bool:
+    """``permissions.can_see(user, ticket)``: the same rules (asked of ``can_see`` itself in every case that needs
+    no query), with the line-membership query of an engineer who is not the assignee run from compiled SQL."""
+    role = role_of(user)
+    if role is None or role in permissions.STAFF_ROLES or role == Role.CUSTOMER or ticket.assignee_id == user.pk:
+        return permissions.can_see(user, ticket)
+    return bool(_ON_MY_LINES.rows(user.profile.pk, ticket.line_id))
+
+
 # Every line (id, code, name), in the reassign form's order; the form offers all but the ticket's own.
 _LINES = PreparedQuery(lambda: Line.objects.values_list("id", "code", "name"))
 
@@ -100,7 +133,7 @@ def ticket_page(request: HttpRequest, ref: str) -> HttpResponse:
     ticket = None
     if permissions._REF_SHAPE.fullmatch(ref or ""):
         ticket = next(iter(_TICKET.models(ref)), None)
-    allowed = allowed_actions(request.user, ticket) if ticket is not None else set()
+    allowed = allowed_actions(request.user, ticket, visible=_visible(request.user, ticket)) if ticket is not None else set()
     if "view" not in allowed:
         raise Http404(_("No such ticket."))
     if role_of(request.user) == "customer":

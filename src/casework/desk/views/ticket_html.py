@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
-from django.template.defaultfilters import linebreaksbr
+from django.core.exceptions import ObjectDoesNotExist
+from django.template.defaultfilters import linebreaksbr, timeuntil_filter
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from casework.desk.views.timeline import Item
@@ -73,18 +74,25 @@ _FIELDS: dict[tuple[Any, ...], SafeString] = {}
 _FIELDS_MAX = 256
 
 
-def fields_html(form: forms.Form, *, key: tuple[Any, ...] | None = None) -> SafeString:
-    """What ``{% include "desk/_fields.html" with form=form %}`` renders. An unbound form with a ``key`` (what
-    its HTML depends on besides its class and the language) is rendered once per process; a bound one (errors,
-    the user's input) every time."""
-    if form.is_bound or key is None:
-        return mark_safe(render_to_string("desk/_fields.html", {"form": form}))
-    full_key = (type(form), get_language(), *key)
+def fields_html(form: forms.Form) -> SafeString:
+    """What ``{% include "desk/_fields.html" with form=form %}`` renders (a bound form: the input and errors)."""
+    return mark_safe(render_to_string("desk/_fields.html", {"form": form}))
+
+
+def unbound_fields_html(form_class: type[forms.Form], *, key: tuple[Any, ...] = (),
+                        setup: Callable[[Any], None] | None = None) -> SafeString:
+    """:func:`fields_html` of ``form_class()`` (after ``setup(form)``), rendered once per process and language
+    and then reused; the form is not even built again (building one deep-copies its fields). ``key``: what the
+    HTML depends on besides the class and the language (what ``setup`` puts in)."""
+    full_key = (form_class, get_language(), *key)
     html = _FIELDS.get(full_key)
     if html is None:
+        form = form_class()
+        if setup is not None:
+            setup(form)
         if len(_FIELDS) >= _FIELDS_MAX:
             _FIELDS.clear()
-        html = _FIELDS[full_key] = mark_safe(render_to_string("desk/_fields.html", {"form": form}))
+        html = _FIELDS[full_key] = fields_html(form)
     return html
 
 
@@ -106,3 +114,145 @@ def url_for(name: str, ref: str = "", *args: str) -> str:
         head, tail = conditional_escape(head), conditional_escape(tail)
         maker = _URLS[key] = lambda r: f"{head}{r}{tail}"
     return mark_safe(maker(ref))
+
+
+def _date(value: Any, fmt: str) -> str:
+    """``{{ value|date:fmt }}`` for the two formats the page header uses."""
+    at = timezone.localtime(value)
+    if fmt == "Y-m-d H:i T":
+        tz = at.tzinfo
+        zone = "" if tz.utcoffset(at.replace(fold=not at.fold)) != tz.utcoffset(at) else str(tz.tzname(at))
+        return f"{at:%Y-%m-%d %H:%M} {escape(zone)}"
+    return f"{at:{fmt}}"
+
+
+def _related(obj: Any, name: str) -> Any:
+    """``obj.name`` as a template reads it: None for a missing object or a missing reverse one-to-one."""
+    if obj is None:
+        return None
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _person(user: Any) -> str:
+    """``{{ user.profile.display_name|default:user.username }}`` (escaped)."""
+    if user is None:
+        return ""
+    profile = _related(user, "profile")
+    return escape((profile.display_name if profile is not None else "") or user.username)
+
+
+# The action cards of the side column: (action, details id, summary, hint, button class, button text).
+_ACTIONS = (
+    ("escalate", gettext_noop("Escalate to the next tier"),
+     gettext_noop("The next tier needs a case summary it can act on: all six fields are required."),
+     "warn wide", gettext_noop("Escalate")),
+    ("return", gettext_noop("Return down a tier"), gettext_noop("A return is counted as a bounce; say what is missing."),
+     "wide", gettext_noop("Return")),
+    ("reassign", gettext_noop("Move to another line"), "", "wide", gettext_noop("Move")),
+    ("resolve", gettext_noop("Resolve"), "", "ok wide", gettext_noop("Resolve ticket")),
+)
+
+
+def content_html(*, ticket: Any, allowed: set[str], has_actions: bool, forms_html: dict[str, SafeString],
+                 open_form: str, timeline: SafeString, urls: dict[str, str],
+                 identifiers: list[tuple[str, str]], summaries: list[Any], csrf_token: str) -> SafeString:
+    """What the ticket template's ``content`` block rendered (the template before this module:
+    ``tests/data/ticket_page/ticket_reference.html``): the header facts, identifiers, timeline, compose forms,
+    action cards and the latest case summary."""
+    def t(msg: str) -> str:
+        return escape(_(msg))
+
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    assignee = ticket.assignee
+    line = ticket.line
+    org = ticket.organisation
+    out = [
+        f'\n<div class="ticket-head">\n  <div class="crumbs"><a href="{urls["queue"]}">{t("Queue")}</a> / '
+        f'<span class="ref">{escape(ticket.ref)}</span></div>\n'
+        f'  <h1><span class="sev sev-{escape(ticket.severity)}">{escape(ticket.severity)}</span>\n'
+        f' {escape(ticket.subject)}</h1>\n  <dl class="facts" id="ticket-facts">\n'
+        f'    <div><dt>{t("Status")}</dt><dd><span class="status st-{escape(ticket.status)}" '
+        f'data-status="{escape(ticket.status)}">{escape(ticket.get_status_display())}</span></dd></div>\n'
+        f'    <div><dt>{t("Organisation")}</dt><dd>{escape(org)} '
+        f'<span class="muted">({escape(org.get_tier_display())})</span></dd></div>\n'
+        f'    <div><dt>{t("Product")}</dt><dd>{escape(ticket.product)}</dd></div>\n'
+        f'    <div><dt>{t("Line")}</dt><dd data-line="{escape(line.code) if line is not None else ""}">'
+        f'{escape(line)}</dd></div>\n'
+        f'    <div><dt>{t("Tier")}</dt><dd><span class="tier" data-tier="{escape(ticket.tier)}">'
+        f'{escape(ticket.tier)}</span></dd></div>\n'
+        f'    <div><dt>{t("Assignee")}</dt><dd data-assignee="{escape(assignee.username) if assignee else ""}">'
+        + (_person(assignee) if assignee else f'<span class="muted">{t("unassigned")}</span>') + "</dd></div>\n"
+        f'    <div><dt>{t("Routed by")}</dt><dd data-rule="{escape(ticket.routed_rule)}">'
+        f'<code>{escape(ticket.routed_rule or "—")}</code>'
+        + (f' <span class="muted">v{ticket.rules_version}</span>' if ticket.rules_version else "") + "</dd></div>\n"
+        f'    <div><dt>{t("Opened")}</dt><dd title="{_date(ticket.created_at, "Y-m-d H:i T")}">'
+        f'{_date(ticket.created_at, "%Y-%m-%d %H:%M")}</dd></div>\n    '
+    ]
+    sla = _related(ticket, "sla")
+    if sla is not None and sla.due_at and ticket.is_open:
+        if sla.breached:
+            left = t("breached")
+        else:
+            left = _("in %(left)s") % {"left": escape(timeuntil_filter(sla.due_at))}
+        out.append(f'<div><dt>{t("SLA due")}</dt><dd class="{"hot" if sla.breached else ""}" '
+                   f'title="{_date(sla.due_at, "Y-m-d H:i T")}">{left}</dd></div>')
+    out.append("\n    ")
+    if ticket.escalations or ticket.bounces:
+        out.append(f'<div><dt>{t("Escalations / bounces")}</dt><dd>{ticket.escalations} / {ticket.bounces}</dd></div>')
+    out.append('\n  </dl>\n</div>\n\n<div class="ticket-body">\n  <section class="main-col">\n    ')
+    if identifiers:
+        rows = "".join(f"<dt>{escape(label)}</dt><dd><code>{escape(value)}</code></dd>" for label, value in identifiers)
+        out.append(f'\n    <div class="card identifiers">\n      <h2>{t("Identifiers from the customer")}</h2>\n'
+                   f'      <dl class="kv">{rows}</dl>\n    </div>\n    ')
+    out.append(f'\n    <div class="card">\n      <h2>{t("Timeline")}</h2>\n      {timeline}\n    </div>\n    ')
+    if "reply" in allowed or "note" in allowed:
+        out.append('\n    <div class="card compose">\n      <div class="compose-tabs">\n        ')
+        if "reply" in allowed:
+            out.append(f'\n        <form method="post" action="{urls["reply"]}" class="reply-form" id="form-reply">'
+                       f'{csrf}\n          {forms_html["reply"]}\n          <button type="submit" class="primary">'
+                       f'{t("Send reply")}</button>\n        </form>\n        ')
+        out.append("\n        ")
+        if "note" in allowed:
+            out.append(f'\n        <form method="post" action="{urls["note"]}" class="note-form" id="form-note">'
+                       f'{csrf}\n          {forms_html["note"]}\n          <button type="submit">'
+                       f'{t("Add internal note")}</button>\n        </form>\n        ')
+        out.append("\n      </div>\n    </div>\n    ")
+    out.append(f'\n  </section>\n\n  <aside class="side-col">\n    <div hx-get="{urls["sla_panel"]}" '
+               f'hx-trigger="load" hx-swap="outerHTML"></div>\n    <div class="card actions-card">\n'
+               f'      <h2>{t("Actions")}</h2>\n      ')
+    if "claim" in allowed:
+        out.append(f'\n      <form method="post" action="{urls["claim"]}" id="form-claim">{csrf}\n'
+                   f'        <button type="submit" class="primary wide">{t("Claim this ticket")}</button>\n'
+                   f'      </form>\n      ')
+    for action, summary, hint, button_class, button in _ACTIONS:
+        out.append("\n      ")
+        if action in allowed:
+            hint_html = f'\n          <p class="hint">{t(hint)}</p>' if hint else ""
+            out.append(f'\n      <details class="action" id="act-{action}" {"open" if open_form == action else ""}>\n'
+                       f'        <summary>{t(summary)}</summary>\n'
+                       f'        <form method="post" action="{urls[action]}" id="form-{action}">{csrf}{hint_html}\n'
+                       f'          {forms_html[action]}\n'
+                       f'          <button type="submit" class="{button_class}">{t(button)}</button>\n'
+                       f'        </form>\n      </details>\n      ')
+    out.append("\n      ")
+    if not has_actions:
+        out.append(f'<p class="muted">{t("No actions for you on this ticket right now.")}</p>')
+    out.append("\n    </div>\n    ")
+    if summaries:
+        s = summaries[0]
+        out.append(f'\n    <div class="card">\n      <h2>{t("Latest case summary")}</h2>\n      \n'
+                   f'      <p class="muted">{escape(s.from_tier)} → {escape(s.to_tier)} · {_person(s.author)} · '
+                   f'{_date(s.created_at, "%m-%d %H:%M")}</p>\n      <dl class="kv small">\n'
+                   f'        <dt>{t("Problem")}</dt><dd>{escape(s.problem)}</dd>\n'
+                   f'        <dt>{t("Impact")}</dt><dd>{escape(s.impact)}</dd>\n'
+                   f'        <dt>{t("Time window")}</dt><dd>{escape(s.time_window)}</dd>\n      </dl>\n      \n'
+                   f'    </div>\n    ')
+    out.append("\n      ")
+    if "view_internal" in allowed:
+        out.append(f'<div hx-get="{urls["similar"]}" hx-trigger="load" hx-swap="outerHTML"></div>')
+    out.append(f'\n    <div hx-get="{urls["files"]}" hx-trigger="load" hx-swap="outerHTML"></div>\n'
+               f'  </aside>\n</div>\n')
+    return mark_safe("".join(out))
