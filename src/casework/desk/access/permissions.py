@@ -16,8 +16,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.desk.errors import NotAllowed
-from casework.desk.team.models import Role
+from casework.desk.team.models import Profile, Role
 from casework.desk.tickets.models import OPEN_STATUSES, Status, Ticket
+from casework.desk.views.prepared import PreparedQuery
 
 _REF_SHAPE = re.compile(r"[A-Za-z0-9]{1,12}")
 ENGINEER_ROLES = frozenset({Role.T0, Role.L1, Role.L2})
@@ -90,6 +91,20 @@ _CONDITIONS: dict[str, Callable[[Any, Ticket], bool]] = {
 }
 
 
+# Asked on every ticket request (pages and API): SQL compiled once per connection (``PreparedQuery``), the same
+# statements the querysets below compile to. ``ref`` is unique, so no ORDER BY is needed for its one row.
+_TICKET_BY_REF = PreparedQuery(
+    lambda ref: Ticket.objects.select_related("organisation", "product", "line", "assignee", "contact")
+    .filter(ref=ref)[:1],
+    "REF0MARKER",
+)
+_ON_LINE = PreparedQuery(
+    lambda profile_id, line_id: Profile.lines.through.objects.filter(profile_id=profile_id, line_id=line_id)
+    .values_list("id")[:1],
+    -918273645, -918273646,
+)
+
+
 def visible_tickets(user: Any, qs: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """The tickets ``user`` may see: contacts their organisation's; engineers their lines' and their own;
     leads and admins all."""
@@ -116,7 +131,7 @@ def can_see(user: Any, ticket: Ticket) -> bool:
         return ticket.organisation_id == user.profile.organisation_id
     if ticket.assignee_id == user.pk:
         return True
-    return user.profile.lines.filter(pk=ticket.line_id).exists()
+    return bool(_ON_LINE.rows(user.profile.pk, ticket.line_id))
 
 
 def _permitted(user: Any, role: str, action: str, ticket: Ticket) -> bool:
@@ -155,10 +170,8 @@ def ticket_for(user: Any, ref: str, action: str = "view") -> Ticket:
     # byte in a URL-decoded ref ("/tickets/a%00b"), which would otherwise be a 500.
     ticket = None
     if _REF_SHAPE.fullmatch(ref or ""):
-        ticket = (
-            Ticket.objects.select_related("organisation", "product", "line", "assignee", "contact")
-            .filter(ref=ref).first()
-        )
+        rows = _TICKET_BY_REF.models(ref)
+        ticket = rows[0] if rows else None
     if ticket is None or not can_see(user, ticket):
         raise NotAllowed(_("No such ticket."), status=404)
     require(user, action, ticket)

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from casework.desk.team.models import ApiToken
+from casework.desk.views.prepared import PreparedQuery
 
 PREFIX = "cw_"
 
@@ -23,10 +24,18 @@ def issue_token(*, user: Any, label: str = "") -> str:
     return token
 
 
+# Every API request: compiled once per connection (``PreparedQuery``); digests are unique, so one row at most.
+_BY_DIGEST = PreparedQuery(
+    lambda digest: ApiToken.objects.select_related("user", "user__profile").filter(digest=digest)[:1],
+    "DIGEST0MARKER",
+)
+
+
 def user_for_token(token: str) -> Any | None:
     if not token.startswith(PREFIX):
         return None
-    row = ApiToken.objects.select_related("user", "user__profile").filter(digest=_digest(token)).first()
+    rows = _BY_DIGEST.models(_digest(token))
+    row = rows[0] if rows else None
     if row is None or not row.user.is_active:
         return None
     # Touch at most once a minute: a busy API client should not turn every read into a write.
