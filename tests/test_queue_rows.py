@@ -150,3 +150,24 @@ def _sla_flags_follow_the_clock() -> None:
     later = queue_rows.breach_page(line_ids=line_ids, filters=queue_rows.Filters(), cursor=None, size=50,
                                    now=now + timedelta(days=30))
     assert all(r.sla_breached for r in later.rows if not r.sla_paused)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_generic_plan_path_gives_the_same_rows() -> None:
+    """Served requests run in autocommit, where PostgreSQL reads the rows with ``SET LOCAL plan_cache_mode`` in a
+    transaction of their own (the tests above run inside the test's transaction, which skips that path)."""
+    from casework.desk.demo import DemoSpec, load_demo
+    from casework.desk.sla.policies import ensure_default_policies
+
+    ensure_default_policies()
+    load_demo(DemoSpec(tickets=60, weeks=1, seed=3), now=timezone.now())
+    assert not connection.in_atomic_block
+    profile = Profile.objects.filter(role=Role.T0, lines__isnull=False).order_by("user__username").first()
+    line_ids = sorted(profile.lines.values_list("id", flat=True))
+    for tab in queue.TABS:
+        form = QueueFilterForm({})
+        sql_rows, _c = _walk(queue._page, user=profile.user, tab=tab, form=form, profile=profile, line_ids=line_ids)
+        orm_rows, _c = _walk(queue._orm_page, user=profile.user, tab=tab, form=form, profile=profile,
+                             line_ids=line_ids)
+        assert sql_rows == orm_rows
+    assert not connection.in_atomic_block  # the read's own transaction ended

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from casework.desk.tickets.models import OPEN_STATUSES
@@ -151,8 +151,18 @@ def _param(value: Any) -> Any:
 
 
 def _fetch(sql: str, params: list[Any], now: datetime) -> list[QueueRow]:
+    params = [_param(p) for p in params]
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Run with the prepared statement's generic plan. PostgreSQL otherwise kept choosing custom plans for
+        # these statements (the generic plan's estimate cannot know how selective "my lines" are) and planned the
+        # five-table join on every request: 2 ms of its CPU per queue page, against 0.1 ms to execute the generic
+        # plan, which walks the same partial index. SET LOCAL needs a transaction; it ends with the read.
+        with transaction.atomic(using=connection.alias), connection.cursor() as cur:
+            cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cur.execute(sql, params)
+            return [_row(r, now=now) for r in cur.fetchall()]
     with connection.cursor() as cur:
-        cur.execute(sql, [_param(p) for p in params])
+        cur.execute(sql, params)
         return [_row(r, now=now) for r in cur.fetchall()]
 
 
