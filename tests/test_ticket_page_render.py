@@ -172,6 +172,9 @@ def test_ticket_page_is_the_reference_page_for_every_viewer(world: dict[str, Any
             assert new.status_code == 200
             reference = _reference_page(_request(world["users"][who], ref, lang), ref)
             assert _normalised(new.content.decode()) == _normalised(reference), (who, ref, lang)
+            # One masked CSRF token for the whole page (forms and the htmx header), as one template render had.
+            tokens = re.findall(r'csrfmiddlewaretoken" value="([^"]+)|"X-CSRFToken": "([^"]+)', new.content.decode())
+            assert len({a or b for a, b in tokens}) == 1 and len(tokens) >= 3
             kinds |= set(re.findall(r'data-kind="(\w+)"', reference))
             compared += 1
     assert compared == 12

@@ -64,6 +64,7 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
     # Read once for the timeline and the "latest case summary" card (newest first: the model's ordering).
     summaries = SUMMARIES.models(ticket.pk) if internal else []
     ref = ticket.ref
+    csrf_token = get_token(request)
     urls = {
         "queue": url_for("queue"),
         **{action: url_for("ticket-action", ref, action) for action in ("claim", *FORMS) if action in allowed},
@@ -76,9 +77,11 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
         has_actions=bool(allowed & {"claim", "escalate", "return", "reassign", "resolve"}),
         forms_html=forms_html, open_form=next(iter(bound)) if bound else "",
         timeline=timeline_html(build_timeline(ticket, internal=internal, summaries=summaries)),
-        urls=urls, identifiers=_identifiers(ticket), summaries=summaries, csrf_token=get_token(request),
+        urls=urls, identifiers=_identifiers(ticket), summaries=summaries, csrf_token=csrf_token,
     )
-    return {"ticket": ticket, "content": content}
+    # The base template's token is this one too (the view's context comes before the context processors'), as
+    # when one template rendered the whole page: one masked token per page, not two (each costs 32 urandom reads).
+    return {"ticket": ticket, "content": content, "csrf_token": csrf_token}
 
 
 def _offer_lines(form: ReassignForm, *, line_id: int | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model
 from django.template.defaultfilters import linebreaksbr, timeuntil_filter
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
@@ -116,6 +117,29 @@ def url_for(name: str, ref: str = "", *args: str) -> str:
     return mark_safe(maker(ref))
 
 
+# Words of the page by (language, msgid), translated and escaped once per process, and the labels of a model
+# field's choices by (model, field, language): ``get_FOO_display()`` rebuilds a dict of all choices on each call.
+_WORDS: dict[tuple[str | None, str], str] = {}
+_LABELS: dict[tuple[type[Model], str, str | None], dict[Any, str]] = {}
+
+
+def _word(lang: str | None, msgid: str) -> str:
+    word = _WORDS.get((lang, msgid))
+    if word is None:
+        word = _WORDS[(lang, msgid)] = escape(_(msgid))
+    return word
+
+
+def _display(obj: Model, field: str, lang: str | None) -> str:
+    """``obj.get_<field>_display()``, escaped."""
+    labels = _LABELS.get((type(obj), field, lang))
+    if labels is None:
+        choices = type(obj)._meta.get_field(field).flatchoices
+        labels = _LABELS[(type(obj), field, lang)] = {value: escape(label) for value, label in choices}
+    value = getattr(obj, field)
+    return labels[value] if value in labels else escape(value)
+
+
 def _date(value: Any, fmt: str) -> str:
     """``{{ value|date:fmt }}`` for the two formats the page header uses."""
     at = timezone.localtime(value)
@@ -162,8 +186,10 @@ def content_html(*, ticket: Any, allowed: set[str], has_actions: bool, forms_htm
     """What the ticket template's ``content`` block rendered (the template before this module:
     ``tests/data/ticket_page/ticket_reference.html``): the header facts, identifiers, timeline, compose forms,
     action cards and the latest case summary."""
-    def t(msg: str) -> str:
-        return escape(_(msg))
+    lang = get_language()
+
+    def t(msgid: str) -> str:
+        return _word(lang, msgid)
 
     csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
     assignee = ticket.assignee
@@ -175,9 +201,9 @@ def content_html(*, ticket: Any, allowed: set[str], has_actions: bool, forms_htm
         f'  <h1><span class="sev sev-{escape(ticket.severity)}">{escape(ticket.severity)}</span>\n'
         f' {escape(ticket.subject)}</h1>\n  <dl class="facts" id="ticket-facts">\n'
         f'    <div><dt>{t("Status")}</dt><dd><span class="status st-{escape(ticket.status)}" '
-        f'data-status="{escape(ticket.status)}">{escape(ticket.get_status_display())}</span></dd></div>\n'
+        f'data-status="{escape(ticket.status)}">{_display(ticket, "status", lang)}</span></dd></div>\n'
         f'    <div><dt>{t("Organisation")}</dt><dd>{escape(org)} '
-        f'<span class="muted">({escape(org.get_tier_display())})</span></dd></div>\n'
+        f'<span class="muted">({_display(org, "tier", lang)})</span></dd></div>\n'
         f'    <div><dt>{t("Product")}</dt><dd>{escape(ticket.product)}</dd></div>\n'
         f'    <div><dt>{t("Line")}</dt><dd data-line="{escape(line.code) if line is not None else ""}">'
         f'{escape(line)}</dd></div>\n'
