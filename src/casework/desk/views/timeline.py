@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from casework.desk.tickets.models import CaseSummary, EventKind, Message, Status, Ticket, TicketEvent
@@ -35,17 +36,43 @@ def _name(user: Any) -> str:
     return (profile.display_name if profile is not None and profile.display_name else user.get_username())
 
 
-def _row_name(user_id: int | None, username: str | None, display_name: str | None) -> str:
-    """:func:`_name` of a user read as columns (id, username, profile display name — None without a profile)."""
+class _Words(dict[str, str]):
+    """msgid → its translation in one language, each looked up once per process (not once per event)."""
+
+    def __missing__(self, msgid: str) -> str:
+        word = self[msgid] = _(msgid)
+        return word
+
+
+_WORDS: dict[str | None, _Words] = {}
+_STATUS_LABELS: dict[str | None, dict[str, str]] = {}
+
+
+def _translator() -> Any:
+    """``gettext`` for the active language, from :class:`_Words`."""
+    lang = get_language()
+    words = _WORDS.get(lang)
+    if words is None:
+        words = _WORDS[lang] = _Words()
+    return words.__getitem__
+
+
+def _row_name(user_id: int | None, username: str | None, display_name: str | None, casework: str) -> str:
+    """:func:`_name` of a user read as columns (id, username, profile display name — None without a profile);
+    ``casework``: the translated name of the system."""
     if user_id is None:
-        return _("casework")
+        return casework
     return display_name or username or ""
 
 
 def _status_label(value: str) -> str:
+    lang = get_language()
+    labels = _STATUS_LABELS.get(lang)
+    if labels is None:
+        labels = _STATUS_LABELS[lang] = {status.value: str(status.label) for status in Status}
     try:
-        return str(Status(value).label)
-    except ValueError:
+        return labels.get(value, value)
+    except TypeError:  # not a status at all (a list in hand-edited data): shown as it is, like Status() refuses it
         return value
 
 
@@ -87,9 +114,10 @@ SUMMARIES = PreparedQuery(
 
 
 def read_events(ticket_id: int) -> list[EventRow]:
+    casework = _translator()("casework")
     return [
-        EventRow(kind, at, data or {}, _row_name(actor_id, actor, actor_display), line if line_id is not None else None,
-                 _row_name(engineer_id, engineer, engineer_display))
+        EventRow(kind, at, data or {}, _row_name(actor_id, actor, actor_display, casework),
+                 line if line_id is not None else None, _row_name(engineer_id, engineer, engineer_display, casework))
         for (kind, at, data, actor_id, actor, actor_display, line_id, line, engineer_id, engineer,
              engineer_display) in _EVENTS.rows(ticket_id)
     ]
@@ -99,7 +127,11 @@ def build_timeline(ticket: Ticket, *, internal: bool, summaries: list[CaseSummar
     """``summaries``: the ticket's case summaries when the caller has read them already (the ticket page shows
     the latest one too), so they are not read twice."""
     events = read_events(ticket.pk)
-    msgs = {pk: _Msg(body, is_internal) for pk, body, is_internal in _MESSAGES.rows(ticket.pk)}
+    # Messages reach the timeline only through the events that name them: none of those, no query.
+    msgs: dict[int, _Msg] = {}
+    if any(ev.kind in _MESSAGE_KINDS for ev in events):
+        msgs = {pk: _Msg(body, is_internal) for pk, body, is_internal in _MESSAGES.rows(ticket.pk)}
+    words = _translator()
     if not internal:
         by_pk: dict[int, CaseSummary] = {}
     else:
@@ -108,14 +140,18 @@ def build_timeline(ticket: Ticket, *, internal: bool, summaries: list[CaseSummar
     for ev in events:
         if not internal and ev.kind not in PUBLIC_KINDS:
             continue
-        item = _item(ev, ticket=ticket, msgs=msgs, summaries=by_pk, internal=internal)
+        item = _item(ev, ticket=ticket, msgs=msgs, summaries=by_pk, internal=internal, _=words)
         if item is not None:
             items.append(item)
     return items
 
 
+_MESSAGE_KINDS = {EventKind.REPLIED, EventKind.CUSTOMER_REPLIED, EventKind.NOTED}
+
+
 def _item(ev: EventRow, *, ticket: Ticket, msgs: dict[int, _Msg], summaries: dict[int, CaseSummary],
-          internal: bool) -> Item | None:
+          internal: bool, _: Any = _) -> Item | None:
+    """``_``: gettext, or the page's cached translator (the same words)."""
     d = ev.data
     actor = ev.actor
     kind = ev.kind
