@@ -8,14 +8,21 @@ PORT   ?= 8000
 
 .PHONY: run test install messages lint demo serve clean screenshots bench-slowlog bench-net bench-desk bench-scale
 
-$(STAMP): requirements.lock pyproject.toml
+SPEEDUPS := src/casework/diagnostics/slowlog/_speedups.c
+
+$(STAMP): requirements.lock pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
-	@touch $(STAMP)
+	@touch $(STAMP) $(VENV)/.speedups
 
-install: $(STAMP) messages
+# The optional C speedups are built in place by the editable install; rebuild them when their source changes.
+$(VENV)/.speedups: $(SPEEDUPS) | $(STAMP)
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+install: $(STAMP) $(VENV)/.speedups messages
 
 ## Compile the gettext catalogues shared by the desk and the CLI (.po -> .mo).
 messages: $(STAMP)
