@@ -261,26 +261,6 @@ def test_cached_form_html_follows_the_language_and_the_lines(world: dict[str, An
     assert ticket_html.fields_html(bound) == render_to_string("desk/_fields.html", {"form": bound})
 
 
-def test_visibility_is_can_see(world: dict[str, Any]) -> None:
-    """The ticket page's visibility check answers like ``permissions.can_see`` for everyone, every ticket."""
-    from casework.desk.access import permissions
-
-    other = make_user(username="t0_net", role="t0", lines=["network"], readiness=["vpc"])
-    nobody = get_user_model().objects.create_user(username="no_profile", password="pw")
-    admin = get_user_model().objects.create_superuser(username="root", password="pw")
-    lineless = services.create_ticket(organisation=world["tickets"][0].organisation, contact=None, product="oss",
-                                      severity="P3", subject="x", description="y")
-    Ticket.objects.filter(pk=lineless.pk).update(line=None)
-    answers = set()
-    for user in [*world["users"].values(), other, nobody, admin]:
-        user = get_user_model().objects.select_related("profile").get(pk=user.pk)
-        for ticket in Ticket.objects.select_related(*ticket_view.PAGE_RELATED):
-            answer = ticket_view._visible(user, ticket)
-            assert answer == permissions.can_see(user, ticket), (user.username, ticket.ref)
-            answers.add(answer)
-    assert answers == {True, False}
-
-
 def test_prepared_query_gives_what_the_queryset_gives(world: dict[str, Any]) -> None:
     prepared = PreparedQuery(lambda ref: Ticket.objects.select_related("line", "assignee__profile", "sla")
                              .filter(ref=ref), "REF0MARKER")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
-from casework.desk.team.models import Line, Profile, Role
+from casework.desk.team.models import Line
 from casework.desk.tickets import services
 from casework.desk.tickets.models import Ticket
 from casework.desk.views.common import allowed_actions, apply_errors, desk_view, role_of
@@ -108,23 +108,6 @@ def _identifiers(ticket: Ticket) -> list[tuple[str, str]]:
 # compiled once per process (prepared.py).
 PAGE_RELATED = ("organisation", "product", "line", "assignee__profile", "contact__profile", "sla")
 _TICKET = PreparedQuery(lambda ref: Ticket.objects.select_related(*PAGE_RELATED).filter(ref=ref)[:1], "REF0MARKER")
-# ``permissions.can_see``'s one query — is the ticket's line one of the engineer's lines? — compiled once.
-_ON_MY_LINES = PreparedQuery(
-    lambda profile_id, line_id: Profile.lines.through.objects.filter(profile_id=profile_id, line_id=line_id)
-    .values_list("line_id")[:1],
-    -5_180_311, -5_180_312,
-)
-
-
-def _visible(user: Any, ticket: Ticket) -> bool:
-    """``permissions.can_see(user, ticket)``: the same rules (asked of ``can_see`` itself in every case that needs
-    no query), with the line-membership query of an engineer who is not the assignee run from compiled SQL."""
-    role = role_of(user)
-    if role is None or role in permissions.STAFF_ROLES or role == Role.CUSTOMER or ticket.assignee_id == user.pk:
-        return permissions.can_see(user, ticket)
-    return bool(_ON_MY_LINES.rows(user.profile.pk, ticket.line_id))
-
-
 # Every line (id, code, name), in the reassign form's order; the form offers all but the ticket's own.
 _LINES = PreparedQuery(lambda: Line.objects.values_list("id", "code", "name"))
 
@@ -136,7 +119,7 @@ def ticket_page(request: HttpRequest, ref: str) -> HttpResponse:
     ticket = None
     if permissions._REF_SHAPE.fullmatch(ref or ""):
         ticket = next(iter(_TICKET.models(ref)), None)
-    allowed = allowed_actions(request.user, ticket, visible=_visible(request.user, ticket)) if ticket is not None else set()
+    allowed = allowed_actions(request.user, ticket) if ticket is not None else set()
     if "view" not in allowed:
         raise Http404(_("No such ticket."))
     if role_of(request.user) == "customer":
