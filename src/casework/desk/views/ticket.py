@@ -46,7 +46,7 @@ def _context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None 
     if allowed is None:
         allowed = allowed_actions(user, ticket)
     # Only the forms this user can use on this ticket are shown. An unbound one is built and rendered once per
-    # process and language (ticket_html.fields_html), the reassign form once per set of lines it offers; a bound
+    # process and language (ticket_html.unbound_fields_html), the reassign form once per set of lines it offers; a bound
     # one (a refused action: the user's input and the errors) every time.
     forms_html = {}
     for name, cls in FORMS.items():

@@ -2,11 +2,13 @@
 
 Why: at a million tickets the page's CPU went to template nodes — the timeline (``desk/_timeline.html``: ~10
 events × a dozen nodes and three ``date`` filters each) and the action forms (``desk/_fields.html`` and Django's
-widget templates: one template render per field). Here the timeline is one f-string per event (words translated
-once per page, everything from the database escaped), an unbound form's HTML is rendered by the template once per
-process and language and then reused (it does not depend on the request: the CSRF token is outside
-``_fields.html``), and the page's URLs come from one ``reverse`` per URL name. ``tests/test_ticket_page_render.py``
-checks each part against what the templates render.
+widget templates: one template render per field) and the rest of the page template (header facts, action cards).
+Here the timeline is one f-string per event, the page's content block (:func:`content_html`) a few f-strings
+(words translated once per process and language, everything from the database escaped), an unbound form's HTML
+is rendered by the template once per process and language and then reused (it does not depend on the request:
+the CSRF token is outside ``_fields.html``), and the page's URLs come from one ``reverse`` per URL name.
+``tests/test_ticket_page_render.py`` compares the whole page with the template it replaced
+(``tests/data/ticket_page/ticket_reference.html``) and each part with the template it stands for.
 """
 
 from __future__ import annotations
