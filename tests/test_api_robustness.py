@@ -66,6 +66,18 @@ def test_fuzzed_ticket_bodies_never_crash_the_api(client, world, role):
     check()
 
 
+def test_integers_beyond_64_bits_are_refused_cleanly(client, world):
+    """Found by the fuzzing above: the error answer echoed the client's value and the JSON writer (64-bit integers
+    only) failed with a 500."""
+    headers = bearer(world.users["cust_a"])
+    before = _counts()
+    for body in ({"subject": 10**30}, {"product": "oss", "subject": "x", "description": "y", "severity": -(10**25)}):
+        response = client.post("/api/v1/tickets", data=json.dumps(body), content_type="application/json", **headers)
+        assert response.status_code in (400, 422), response.content
+        assert set(response.json()) == {"errors"}
+    assert _counts() == before
+
+
 def test_fuzzed_bytes_bodies_never_crash_the_api(client, world):
     headers = bearer(world.users["t0_x"])
     ref = world.tickets["open"].ref
