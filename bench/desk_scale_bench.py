@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -419,12 +420,7 @@ local threads = {}
 setup = function(thread) threads[#threads + 1] = thread end
 non200 = 0
 first_bad = ""
-response = function(status, headers, body)
-  if status ~= 200 then
-    non200 = non200 + 1
-    if first_bad == "" then first_bad = tostring(status) .. " " .. (headers["Location"] or "") end
-  end
-end
+%(response)s
 done = function(summary, latency, requests)
   local bad, sample = 0, ""
   for _, t in ipairs(threads) do
@@ -442,7 +438,20 @@ end
 """
 
 
-def _wrk(base: str, target: dict[str, object], *, duration: int, connections: int, threads: int) -> dict[str, object]:
+# Counting every non-200 answer in Lua makes wrk hand each response body to Lua: with pages of 30-50 KB that cost
+# wrk about as much CPU as the desk spent answering (on the same 2 cores). Off by default (``--status-hook``):
+# wrk itself counts answers >= 400 (``errors.status``), and each URL must answer 200 — not a redirect to the login
+# page — once before and once after its measurement (``_check``), so a session lost mid-run would still show.
+STATUS_HOOK = """response = function(status, headers, body)
+  if status ~= 200 then
+    non200 = non200 + 1
+    if first_bad == "" then first_bad = tostring(status) .. " " .. (headers["Location"] or "") end
+  end
+end"""
+
+
+def _wrk(base: str, target: dict[str, object], *, duration: int, connections: int, threads: int,
+         status_hook: bool = False) -> dict[str, object]:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -451,17 +460,19 @@ def _wrk(base: str, target: dict[str, object], *, duration: int, connections: in
         paths.write_text("\n".join(target["paths"]) + "\n")
         headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in target["headers"].items())
         script = Path(tmp) / "bench.lua"
-        script.write_text(LUA % {"paths": paths, "headers": headers})
-        # The response() hook makes wrk slower per request; acceptable at this request rate and it gives
-        # us the non-200 count (redirects to the login page would otherwise look like successes).
+        script.write_text(LUA % {"paths": paths, "headers": headers, "response": STATUS_HOOK if status_hook else ""})
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([wrk, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
                               "-s", str(script), base], capture_output=True, text=True, check=True).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     result = json.loads(line[len("RESULT "):])
     non200 = next(ln for ln in out.splitlines() if ln.startswith("NON200 ")).split(" ", 2)
-    result["non_200"] = int(non200[1])
-    result["first_non_200"] = non200[2].strip() if len(non200) > 2 else ""
+    result["non_200"] = int(non200[1]) if status_hook else None
+    result["first_non_200"] = non200[2].strip() if status_hook and len(non200) > 2 else ""
     result["rps"] = round(result["requests"] / result["seconds"], 1)
+    result["wrk_cpu_ms_per_request"] = round(wrk_cpu * 1000 / max(result["requests"], 1), 2)
     return result
 
 
@@ -536,7 +547,7 @@ def _check(base: str, target: dict[str, object]) -> None:
 
 
 def phase_measure(backend: str, *, duration: int, connections: int, workers: int, threads: int, port: int,
-                  only: str = "") -> None:
+                  only: str = "", status_hook: bool = False) -> None:
     _django()
     port = port or _free_port()
     fill = json.loads((RESULTS / f"desk_scale_fill_{backend}.json").read_text())
@@ -563,8 +574,10 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
             # CPU per request (gunicorn workers + their PostgreSQL backends) is the load-independent figure:
             # latency on a machine shared with other jobs says as much about them as about the desk.
             cpu_before = _cpu_seconds(_children(server.pid) + _db_backends(backend))
-            result = _wrk(base, target, duration=duration, connections=connections, threads=2)
+            result = _wrk(base, target, duration=duration, connections=connections, threads=2,
+                          status_hook=status_hook)
             cpu_after = _cpu_seconds(_children(server.pid) + _db_backends(backend))
+            _check(base, target)  # still 200 (not a redirect to the login page) after the run
             result["cpu_ms_per_request"] = round(_cpu_used(cpu_before, cpu_after) * 1000 / max(result["requests"], 1), 2)
             result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy
             result["name"] = target["name"]
@@ -575,7 +588,7 @@ def phase_measure(backend: str, *, duration: int, connections: int, workers: int
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    out = {"backend": backend, "fill": fill, "connections": connections,
+    out = {"backend": backend, "fill": fill, "connections": connections, "status_hook": status_hook,
            "duration_s": duration, "gunicorn_workers": workers, "gunicorn_threads": threads, "cpus": os.cpu_count(),
            "results": results,
            "loadavg_1m_before": load_before,
@@ -644,6 +657,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (> 1: gthread)")
     parser.add_argument("--only", default="", help="measure only the URLs whose name contains this")
+    parser.add_argument("--status-hook", action="store_true",
+                        help="count every non-200 answer in wrk's Lua (costs wrk a lot of CPU on large pages)")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--skip-fill", action="store_true", help="measure the existing bench database")
     parser.add_argument("--refill", action="store_true", help="drop and refill the bench database")
@@ -657,7 +672,7 @@ def main() -> None:
             phase_fill(args.backend, tickets, args.events_per_ticket)
         else:
             phase_measure(args.backend, duration=args.duration, connections=args.connections, workers=args.workers,
-                          threads=args.threads, port=args.port, only=args.only)
+                          threads=args.threads, port=args.port, only=args.only, status_hook=args.status_hook)
         return
 
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
@@ -683,20 +698,23 @@ def main() -> None:
             continue
         subprocess.run([sys.executable, __file__, "--phase", "measure", "--backend", backend, "--duration",
                         str(args.duration), "--connections", str(args.connections), "--workers", str(args.workers),
-                        "--threads", str(args.threads), "--only", args.only, "--port", str(args.port)],
+                        "--threads", str(args.threads), "--only", args.only, "--port", str(args.port)]
+                       + (["--status-hook"] if args.status_hook else []),
                        env=env, check=True)
     for backend in [] if args.fill_only else backends:
         data = json.loads((RESULTS / f"desk_scale_{backend}.json").read_text())
         print(f"\n{backend}: {data['fill']['tickets']:,} tickets, {data['fill']['events']:,} events, "
               f"{data['connections']} connections, {data['gunicorn_workers']} gunicorn workers × "
               f"{data.get('gunicorn_threads', 1)} threads")
-        print("| URL | requests | req/s | p50 ms | p95 ms | p99 ms | errors | non-200 | CPU ms/request | load (1 min) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| URL | requests | req/s | p50 ms | p95 ms | p99 ms | errors (incl. status ≥ 400) | non-200 | "
+              "CPU ms/request (desk + DB) | wrk CPU ms/request | load (1 min) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in data["results"]:
             errors = sum(r["errors"].values())
+            non200 = r["non_200"] if r.get("non_200") is not None else "200 before and after"
             print(f"| {r['name']} (`{r['example']}`) | {r['requests']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} "
-                  f"| {r['p99_ms']} | {errors} | {r['non_200']} | {r.get('cpu_ms_per_request', '')} "
-                  f"| {r.get('loadavg_1m_after', '')} |")
+                  f"| {r['p99_ms']} | {errors} | {non200} | {r.get('cpu_ms_per_request', '')} "
+                  f"| {r.get('wrk_cpu_ms_per_request', '')} | {r.get('loadavg_1m_after', '')} |")
 
 
 if __name__ == "__main__":
