@@ -651,11 +651,11 @@ def main() -> None:
     parser.add_argument("--events-per-ticket", type=int, default=10)
     parser.add_argument("--duration", type=int, default=20, help="seconds per URL")
     parser.add_argument("--connections", type=int, default=16)
-    # What `casework desk serve` runs by default: 2 workers × 4 threads (gthread). Measured on this 2-core machine
-    # against 2, 3 and 4 sync workers and 3 × 2 threads (bench/RESULTS.md, "Desk at scale"): the least CPU per
-    # request and the lowest p95 — keep-alive connections, and a worker's threads overlap their database waits.
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (> 1: gthread)")
+    # What `casework desk serve` runs by default: sync workers, CPU cores + 1. Once requests became short and
+    # CPU-bound, 3 sync workers on this 2-core machine had about half the p95 of 2 workers × 4 threads (which had
+    # been best while requests waited longer on the database): threads of one process contend for the interpreter.
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (> 1: gthread)")
     parser.add_argument("--only", default="", help="measure only the URLs whose name contains this")
     parser.add_argument("--status-hook", action="store_true",
                         help="count every non-200 answer in wrk's Lua (costs wrk a lot of CPU on large pages)")

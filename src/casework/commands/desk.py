@@ -78,11 +78,18 @@ def runserver(
 
 @desk_app.command()
 def serve(
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="gunicorn worker processes.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=0,
+                                         help="gunicorn worker processes (0: CPU cores + 1).")] = 0,
     bind: Annotated[str, typer.Option("--bind", help="Address to listen on.")] = "127.0.0.1:8000",
-    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker.")] = 4,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker (1: sync workers).")] = 1,
 ) -> None:
-    """Serve the desk with gunicorn (production; use DATABASE_URL=postgresql://… and CELERY_BROKER_URL=redis://…)."""
+    """Serve the desk with gunicorn (production; use DATABASE_URL=postgresql://… and CELERY_BROKER_URL=redis://…).
+
+    Sync workers, one per core plus one, by default: the desk's requests are short and CPU-bound, and at 16
+    concurrent clients on 2 cores 3 sync workers had a p95 at half that of 2 workers × 4 threads (threads of one
+    process contend for the interpreter; bench/RESULTS.md, "Desk at scale"). Put a buffering reverse proxy (nginx)
+    in front for slow clients, as for any sync gunicorn."""
+    workers = workers or (os.cpu_count() or 1) + 1
     _django()
     from django.core.management import call_command
 
