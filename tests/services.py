@@ -31,7 +31,7 @@ def unavailable(reason: str) -> None:
     """Fail in CI, skip elsewhere — never a silent skip."""
     if IN_CI:
         pytest.fail(f"required in CI but unavailable: {reason}")
-    pytest.skip(f"unavailable here: {reason}")
+    pytest.skip(reason=f"unavailable here: {reason}")
 
 
 def require_port(name: str, host: str, port: int) -> None:

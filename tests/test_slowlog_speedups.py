@@ -21,7 +21,7 @@ from casework.diagnostics.slowlog.digest import Options, Partial, finish
 from test_slowlog_fastscan import SQL_LOGS, _engine, _text
 
 if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
-    pytest.skip("CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
+    pytest.skip(reason="CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
 
 # `make install` builds the extension (setup.py; gcc and the Python headers are on CI). Without a compiler the
 # install succeeds without it and the pure-Python code runs (the other slow-log tests cover that path); on CI a
@@ -31,7 +31,7 @@ try:
 except ImportError:
     if os.environ.get("CI") == "true":
         raise
-    pytest.skip("the C extension is not built here (no compiler at install time?)", allow_module_level=True)
+    pytest.skip(reason="the C extension is not built here (no compiler at install time?)", allow_module_level=True)
 
 BENCH = Path(__file__).parent.parent / "bench"
 ROOT = Path(__file__).parent.parent

@@ -14,6 +14,7 @@ search, a user without lines) goes through the ORM path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -221,20 +222,9 @@ def mine_page(*, user_id: int, filters: Filters, cursor: str | None, size: int, 
     conds += extra[2:]  # the filters without the line/open conditions
     params += extra_params
     order = ["t.severity", "t.updated_at", "t.id"]
-    if cursor:
-        values = _decode(cursor, 3)
-        if values is not None:
-            cond, more = _keyset(order, values)
-            conds.append(cond)
-            params += more
-    sql = (f"SELECT {_COLUMNS} FROM desk_ticket t{_JOINS} LEFT JOIN desk_ticketsla s ON s.ticket_id = t.id"
-           f" WHERE {' AND '.join(conds)} ORDER BY {', '.join(order)} LIMIT {size + 1}")
-    rows = _fetch(sql, params, now)
-    if len(rows) <= size:
-        return Page(rows=rows, next_cursor=None)
-    rows = rows[:size]
-    last = rows[-1]
-    return Page(rows=rows, next_cursor=_encode([last.severity, last.updated_at, last.id]))
+    source = f"desk_ticket t{_JOINS} LEFT JOIN desk_ticketsla s ON s.ticket_id = t.id"
+    return _one_page(source, conds, params, order, cursor=cursor, size=size, now=now,
+                     key=lambda r: [r.severity, r.updated_at, r.id])
 
 
 def breach_page(*, line_ids: list[int], filters: Filters, cursor: str | None, size: int, now: datetime) -> Page:
@@ -244,18 +234,23 @@ def breach_page(*, line_ids: list[int], filters: Filters, cursor: str | None, si
     conds.append("s.warn_at <= %s")
     params.append(now)
     order = ["s.due_at", "s.ticket_id"]  # = t.id; named as the index names it, so SQLite needs no sort
+    source = f"desk_ticketsla s{_hint('sla_due_order')} JOIN desk_ticket t ON t.id = s.ticket_id{_JOINS}"
+    return _one_page(source, conds, params, order, cursor=cursor, size=size, now=now,
+                     key=lambda r: [r.sla_due_at, r.id])
+
+
+def _one_page(source: str, conds: list[str], params: list[Any], order: list[str], *, cursor: str | None,
+              size: int, now: datetime, key: Callable[[QueueRow], list[Any]]) -> Page:
+    """One keyset page of ``SELECT … FROM source WHERE conds ORDER BY order``; ``key``: a row's cursor values."""
     if cursor:
-        values = _decode(cursor, 2)
+        values = _decode(cursor, len(order))
         if values is not None:
             cond, more = _keyset(order, values)
-            conds.append(cond)
-            params += more
-    sql = (f"SELECT {_COLUMNS} FROM desk_ticketsla s{_hint('sla_due_order')}"
-           f" JOIN desk_ticket t ON t.id = s.ticket_id{_JOINS}"
-           f" WHERE {' AND '.join(conds)} ORDER BY {', '.join(order)} LIMIT {size + 1}")
+            conds = [*conds, cond]
+            params = [*params, *more]
+    sql = f"SELECT {_COLUMNS} FROM {source} WHERE {' AND '.join(conds)} ORDER BY {', '.join(order)} LIMIT {size + 1}"
     rows = _fetch(sql, params, now)
     if len(rows) <= size:
         return Page(rows=rows, next_cursor=None)
     rows = rows[:size]
-    last = rows[-1]
-    return Page(rows=rows, next_cursor=_encode([last.sla_due_at, last.id]))
+    return Page(rows=rows, next_cursor=_encode(key(rows[-1])))
