@@ -1,5 +1,5 @@
 """The engineer's ticket page written partly in Python (views/ticket_html.py) and read with compiled-once SQL
-(views/prepared.py) shows exactly what the templates showed.
+(prepared.py) shows exactly what the templates showed.
 
 The reference is the page as it was: ``tests/data/ticket_page/ticket_reference.html`` is the ticket template before
 the change (``{% include "desk/_timeline.html" %}``, ``{% include "desk/_fields.html" %}``, ``{% url %}``), rendered
@@ -25,6 +25,7 @@ from django.test import RequestFactory
 from django.utils import timezone, translation
 
 from browser import DEMO_RULES, make_user, publish_rules
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import Line, Organisation, Profile
 from casework.desk.team.reference import ensure_reference_data
 from casework.desk.tickets import events, services
@@ -33,7 +34,6 @@ from casework.desk.views import ticket as ticket_view
 from casework.desk.views import ticket_html, timeline
 from casework.desk.views.common import _activate_timezone, allowed_actions
 from casework.desk.views.forms import EscalateForm, ReassignForm
-from casework.desk.views.prepared import PreparedQuery
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from casework.desk.views.prepared import PreparedQuery
+from casework.desk.prepared import PreparedQuery
 
 # Compiled once per connection (``PreparedQuery``): this runs on every request.
 _USER = PreparedQuery(lambda pk: get_user_model()._default_manager.select_related("profile").filter(pk=pk)[:1],

@@ -16,9 +16,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.desk.errors import NotAllowed
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import Profile, Role
 from casework.desk.tickets.models import OPEN_STATUSES, Status, Ticket
-from casework.desk.views.prepared import PreparedQuery
 
 _REF_SHAPE = re.compile(r"[A-Za-z0-9]{1,12}")
 ENGINEER_ROLES = frozenset({Role.T0, Role.L1, Role.L2})

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import ApiToken
-from casework.desk.views.prepared import PreparedQuery
 
 PREFIX = "cw_"
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import Line, Product
 from casework.desk.tickets import services
 from casework.desk.tickets.models import OPEN_STATUSES, Status, Ticket
@@ -33,7 +34,6 @@ from casework.desk.views import queue_rows
 from casework.desk.views.common import allowed_actions, desk_view, is_htmx, require
 from casework.desk.views.forms import QueueFilterForm
 from casework.desk.views.keyset import Page, paginate, paginate_parts
-from casework.desk.views.prepared import PreparedQuery
 from casework.desk.views.queue_rows import QueueRow
 from casework.desk.views.timefmt import since, until
 

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from casework.desk.access import permissions
 from casework.desk.errors import DeskError
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import Line
 from casework.desk.tickets import services
 from casework.desk.tickets.models import Ticket
 from casework.desk.views.common import allowed_actions, apply_errors, desk_view, role_of
 from casework.desk.views.forms import EscalateForm, NoteForm, ReassignForm, ReplyForm, ResolveForm, ReturnForm
-from casework.desk.views.prepared import PreparedQuery
 from casework.desk.views.ticket_html import (
     content_html,
     fields_html,

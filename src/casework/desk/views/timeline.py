@@ -10,8 +10,8 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from casework.desk.prepared import PreparedQuery
 from casework.desk.tickets.models import CaseSummary, EventKind, Message, Status, Ticket, TicketEvent
-from casework.desk.views.prepared import PreparedQuery
 
 # Events a customer may see on their ticket (besides public replies): what happened, not who did it inside.
 PUBLIC_KINDS = {EventKind.CREATED, EventKind.REPLIED, EventKind.CUSTOMER_REPLIED, EventKind.STATUS_CHANGED,
