@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 from casework.diagnostics.slowlog.digest import Options
 from casework.diagnostics.slowlog.pipeline import digest_inputs
+
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def generated_logs(directory: Path, *, target_bytes: int) -> dict[str, str]:
+    """A MySQL and a PostgreSQL log from the benchmark's generator (``bench/slowlog_sql_gen.py``), by engine."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import slowlog_sql_gen as gen
+    finally:
+        sys.path.remove(str(BENCH))
+    gen.write_mysql(str(directory / "my.log"), target_bytes=target_bytes)
+    gen.write_postgres(str(directory / "pg.log"), target_bytes=target_bytes)
+    return {"mysql": (directory / "my.log").read_text(), "postgres": (directory / "pg.log").read_text()}
 
 
 def digest_all(*paths: Path | str, **kw):  # type: ignore[no-untyped-def]

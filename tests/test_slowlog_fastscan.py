@@ -6,7 +6,6 @@ from __future__ import annotations
 import bz2
 import dataclasses
 import gzip
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from hypothesis import strategies as st
 from casework.diagnostics.slowlog import fastscan, mysql, pipeline, postgres
 from casework.diagnostics.slowlog.digest import Options, Partial, finish
 from casework.diagnostics.slowlog.reader import decode
+from slowlog_sql_helpers import generated_logs
 
 DATA = Path(__file__).parent / "data" / "slowlog"
-BENCH = Path(__file__).parent.parent / "bench"
 SQL_LOGS = sorted((DATA / "mysql").rglob("*")) + sorted((DATA / "postgres").rglob("*"))
 SQL_LOGS = [p for p in SQL_LOGS if p.is_file()]
 
@@ -69,15 +68,7 @@ def test_fixture_logs_fast_equals_reference(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import slowlog_sql_gen as gen
-    finally:
-        sys.path.remove(str(BENCH))
-    d = tmp_path_factory.mktemp("gen")
-    gen.write_mysql(str(d / "my.log"), target_bytes=600_000)
-    gen.write_postgres(str(d / "pg.log"), target_bytes=600_000)
-    return {"mysql": (d / "my.log").read_text(), "postgres": (d / "pg.log").read_text()}
+    return generated_logs(tmp_path_factory.mktemp("gen"), target_bytes=600_000)
 
 
 @pytest.mark.parametrize("engine", ["mysql", "postgres"])

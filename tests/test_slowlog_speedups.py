@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from casework.diagnostics.slowlog import fastscan, mysql, postgres, speedups
 from casework.diagnostics.slowlog import fingerprint as fp_module
 from casework.diagnostics.slowlog.digest import Options, Partial, finish
+from slowlog_sql_helpers import generated_logs
 from test_slowlog_fastscan import SQL_LOGS, _engine, _text
 
 if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
@@ -33,7 +34,6 @@ except ImportError:
         raise
     pytest.skip(reason="the C extension is not built here (no compiler at install time?)", allow_module_level=True)
 
-BENCH = Path(__file__).parent.parent / "bench"
 ROOT = Path(__file__).parent.parent
 
 # Characters that matter to the passes (quotes, number characters, '$', word and non-word, newlines) plus
@@ -318,15 +318,7 @@ def _same(a, b) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import slowlog_sql_gen as gen
-    finally:
-        sys.path.remove(str(BENCH))
-    d = tmp_path_factory.mktemp("gen")
-    gen.write_mysql(str(d / "my.log"), target_bytes=1_000_000)
-    gen.write_postgres(str(d / "pg.log"), target_bytes=1_000_000)
-    return {"mysql": (d / "my.log").read_text(), "postgres": (d / "pg.log").read_text()}
+    return generated_logs(tmp_path_factory.mktemp("gen"), target_bytes=1_000_000)
 
 
 @pytest.mark.parametrize("engine", ["mysql", "postgres"])
