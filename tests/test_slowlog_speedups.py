@@ -58,6 +58,9 @@ def test_extension_is_in_use() -> None:
     from casework.diagnostics.slowlog import digest
 
     assert digest._add_counts is _speedups.add_counts
+    from casework.diagnostics.slowlog import mongodb_shape
+
+    assert mongodb_shape.shape_text is _speedups.shape_text
 
 
 @settings(max_examples=1500, deadline=None)

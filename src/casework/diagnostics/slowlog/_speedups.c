@@ -757,6 +757,438 @@ static PyObject *add_counts(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- MongoDB query shapes (mongodb_shape._shape_text_py in C) ------------------------------------------------ *
+ *
+ * shape_text(value, parent) == mongodb_shape._shape_text_py(value, parent), node for node: the same branches on the
+ * exact JSON types orjson gives (dict with str keys, list, str, int, float, bool, None). Where the Python code
+ * itself falls back to render(_shape(...)) this calls that same pair (SHAPE_RENDER); a node the mirror does not
+ * cover (a non-str key, a subclass or a non-JSON type) is handed to the Python reference (SHAPE_PY) whole. The
+ * text is built in one UCS4 buffer and made a canonical str at the end. shape_setup() hands over the frozensets and
+ * the two callables once, when mongodb_shape is imported. */
+
+static PyObject *PLACEHOLDER; /* "?" */
+static PyObject *EXT_TYPES, *KEEP_NUMBERS, *KEEP_STRINGS, *SHAPE_PY, *SHAPE_RENDER;
+
+typedef struct {
+    Py_UCS4 *p;
+    Py_ssize_t n, cap;
+} Buf;
+
+static int buf_grow(Buf *b, Py_ssize_t more)
+{
+    if (b->n + more <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + more) {
+        if (cap > PY_SSIZE_T_MAX / 8) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        cap *= 2;
+    }
+    Py_UCS4 *p = PyMem_Realloc(b->p, (size_t)cap * sizeof(Py_UCS4));
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int buf_ascii(Buf *b, const char *s, Py_ssize_t len)
+{
+    if (buf_grow(b, len) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < len; i++)
+        b->p[b->n++] = (Py_UCS4)(unsigned char)s[i];
+    return 0;
+}
+
+static inline int buf_ch(Buf *b, Py_UCS4 c)
+{
+    if (b->n >= b->cap && buf_grow(b, 1) < 0)
+        return -1;
+    b->p[b->n++] = c;
+    return 0;
+}
+
+static int buf_str(Buf *b, PyObject *s) /* s: any str (a fallback may give a subclass: its text is what is joined) */
+{
+    if (PyUnicode_READY(s) < 0)
+        return -1;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+    if (buf_grow(b, len) < 0)
+        return -1;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_UCS4 *o = b->p + b->n;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = data;
+        for (Py_ssize_t i = 0; i < len; i++)
+            o[i] = d[i];
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *d = data;
+        for (Py_ssize_t i = 0; i < len; i++)
+            o[i] = d[i];
+    } else {
+        memcpy(o, data, (size_t)len * sizeof(Py_UCS4));
+    }
+    b->n += len;
+    return 0;
+}
+
+/* The text of a fallback call, appended (the result must be a str, as the f-strings/joins of the Python code
+ * require one for their output to be the same). */
+static int buf_call(Buf *b, PyObject *func, PyObject *value, PyObject *parent)
+{
+    PyObject *r = PyObject_CallFunctionObjArgs(func, value, parent, NULL);
+    if (r == NULL)
+        return -1;
+    if (!PyUnicode_Check(r)) {
+        PyErr_Format(PyExc_TypeError, "shape_text: the fallback returned %.100s, not str", Py_TYPE(r)->tp_name);
+        Py_DECREF(r);
+        return -1;
+    }
+    int rc = buf_str(b, r);
+    Py_DECREF(r);
+    return rc;
+}
+
+static inline int starts_dollar(PyObject *s) /* exact str, ready */
+{
+    return PyUnicode_GET_LENGTH(s) > 0 && PyUnicode_READ_CHAR(s, 0) == '$';
+}
+
+/* len(d) <= 2 and d and next(iter(d)) in _EXT_TYPES: 1, 0, or -1 on error */
+static int is_ext(PyObject *d)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(d);
+    if (n == 0 || n > 2)
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    if (!PyDict_Next(d, &pos, &k, &v))
+        return 0;
+    Py_INCREF(k);
+    int r = PySet_Contains(EXT_TYPES, k);
+    Py_DECREF(k);
+    return r;
+}
+
+static int shape_node(Buf *b, PyObject *value, PyObject *parent);
+
+/* str(int(x) if x == int(x) else x) for an exact int or float */
+static int keep_number(Buf *b, PyObject *x)
+{
+    PyObject *s;
+    if (PyLong_CheckExact(x)) {
+        s = PyObject_Str(x);
+    } else {
+        PyObject *i = PyNumber_Long(x); /* OverflowError/ValueError for inf/nan, as int() */
+        if (i == NULL)
+            return -1;
+        int eq = PyObject_RichCompareBool(x, i, Py_EQ);
+        if (eq < 0) {
+            Py_DECREF(i);
+            return -1;
+        }
+        s = PyObject_Str(eq ? i : x);
+        Py_DECREF(i);
+    }
+    if (s == NULL)
+        return -1;
+    int rc = buf_str(b, s);
+    Py_DECREF(s);
+    return rc;
+}
+
+static int shape_dict(Buf *b, PyObject *value, PyObject *parent)
+{
+    int ext = is_ext(value);
+    if (ext != 0)
+        return ext < 0 ? -1 : buf_ch(b, '?');
+    int keep_numbers = PySet_Contains(KEEP_NUMBERS, parent);
+    if (keep_numbers < 0)
+        return -1;
+    Py_ssize_t start = b->n, pos = 0;
+    PyObject *key, *item;
+    if (buf_ch(b, '{') < 0)
+        return -1;
+    int first = 1;
+    while (PyDict_Next(value, &pos, &key, &item)) {
+        if (!PyUnicode_CheckExact(key))
+            goto fallback;
+        if (!first && buf_ascii(b, ", ", 2) < 0)
+            return -1;
+        first = 0;
+        if (buf_str(b, key) < 0 || buf_ascii(b, ": ", 2) < 0)
+            return -1;
+        PyTypeObject *t = Py_TYPE(item);
+        int rc;
+        if (t == &PyUnicode_Type) {
+            if (PyUnicode_READY(item) < 0)
+                return -1;
+            int keep = starts_dollar(item);
+            if (!keep) {
+                keep = PySet_Contains(KEEP_STRINGS, key);
+                if (keep < 0)
+                    return -1;
+            }
+            rc = keep ? buf_str(b, item) : buf_ch(b, '?');
+        } else if (t == &PyDict_Type || t == &PyList_Type) {
+            Py_INCREF(key);
+            Py_INCREF(item);
+            rc = shape_node(b, item, key);
+            Py_DECREF(item);
+            Py_DECREF(key);
+        } else if (t == &PyLong_Type || t == &PyFloat_Type) {
+            rc = keep_numbers ? keep_number(b, item) : buf_ch(b, '?');
+        } else if (t == &PyBool_Type || item == Py_None) {
+            rc = buf_ch(b, '?');
+        } else {
+            goto fallback;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return buf_ch(b, '}');
+fallback:
+    b->n = start;
+    return buf_call(b, SHAPE_PY, value, parent);
+}
+
+static inline int is_scalar_type(PyObject *x)
+{
+    PyTypeObject *t = Py_TYPE(x);
+    return t == &PyUnicode_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || x == Py_None;
+}
+
+/* Two dicts with the same key set (frozenset(a) == frozenset(b)): 1, 0, -1 on error */
+static int same_keys(PyObject *a, PyObject *b)
+{
+    if (PyDict_GET_SIZE(a) != PyDict_GET_SIZE(b))
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(a, &pos, &k, &v)) {
+        Py_INCREF(k);
+        int r = PyDict_Contains(b, k);
+        Py_DECREF(k);
+        if (r <= 0)
+            return r;
+    }
+    return 1;
+}
+
+#define SEEN_STACK 16
+
+static int shape_list(Buf *b, PyObject *value, PyObject *parent)
+{
+    Py_ssize_t n = PyList_GET_SIZE(value);
+    if (n == 0)
+        return buf_ascii(b, "[]", 2);
+    PyObject *first = PyList_GET_ITEM(value, 0), *last = PyList_GET_ITEM(value, n - 1);
+    PyTypeObject *tf = Py_TYPE(first), *tl = Py_TYPE(last);
+    if (tf != &PyDict_Type && tf != &PyList_Type && tl != &PyDict_Type && tl != &PyList_Type) {
+        if (is_scalar_type(first) && is_scalar_type(last)) {
+            if (buf_ch(b, '[') < 0)
+                return -1;
+            int rc;
+            if (tf == &PyUnicode_Type) {
+                if (PyUnicode_READY(first) < 0)
+                    return -1;
+                rc = starts_dollar(first) ? buf_str(b, first) : buf_ch(b, '?');
+            } else {
+                rc = buf_ch(b, '?');
+            }
+            return rc < 0 ? -1 : buf_ch(b, ']');
+        }
+        return buf_call(b, SHAPE_RENDER, value, parent);
+    }
+    /* texts of scalar items, for the repeat check (a sub-document's text starts with '{' or '[' and never equals
+     * one: "?" or a "$..." string); the dicts seen, for the key-set check; strong references to both. */
+    PyObject *seen_stack[SEEN_STACK], *dicts_stack[SEEN_STACK];
+    PyObject **seen = seen_stack, **dicts = dicts_stack;
+    Py_ssize_t nseen = 0, ndicts = 0, cap_seen = SEEN_STACK, cap_dicts = SEEN_STACK;
+    Py_ssize_t start = b->n;
+    int lists = 0, rc = -1, count = 0;
+    if (buf_ch(b, '[') < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        PyObject *item = PyList_GET_ITEM(value, i);
+        PyTypeObject *t = Py_TYPE(item);
+        PyObject *text = NULL; /* a scalar's text (borrowed: PLACEHOLDER or the item) */
+        Py_INCREF(item);
+        if (t == &PyDict_Type) {
+            int ext = is_ext(item);
+            if (ext < 0) {
+                Py_DECREF(item);
+                goto done;
+            }
+            if (ext) {
+                text = PLACEHOLDER;
+            } else {
+                for (Py_ssize_t j = 0; j < ndicts; j++) {
+                    int same = same_keys(item, dicts[j]);
+                    if (same != 0) {
+                        Py_DECREF(item);
+                        if (same < 0)
+                            goto done;
+                        goto render;
+                    }
+                }
+                if (ndicts == cap_dicts) {
+                    PyObject **p = PyMem_Malloc((size_t)cap_dicts * 2 * sizeof(PyObject *));
+                    if (p == NULL) {
+                        Py_DECREF(item);
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    memcpy(p, dicts, (size_t)ndicts * sizeof(PyObject *));
+                    if (dicts != dicts_stack)
+                        PyMem_Free(dicts);
+                    dicts = p;
+                    cap_dicts *= 2;
+                }
+                dicts[ndicts++] = item; /* keeps the reference taken above */
+                if ((count++ && buf_ascii(b, ", ", 2) < 0) || shape_node(b, item, parent) < 0)
+                    goto done;
+                continue;
+            }
+        } else if (t == &PyList_Type) {
+            if (++lists > 1) {
+                Py_DECREF(item);
+                goto render;
+            }
+            int r = (count++ && buf_ascii(b, ", ", 2) < 0) || shape_node(b, item, parent) < 0;
+            Py_DECREF(item);
+            if (r)
+                goto done;
+            continue;
+        } else if (t == &PyUnicode_Type) {
+            if (PyUnicode_READY(item) < 0) {
+                Py_DECREF(item);
+                goto done;
+            }
+            text = starts_dollar(item) ? item : PLACEHOLDER;
+        } else if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || item == Py_None) {
+            text = PLACEHOLDER;
+        } else {
+            Py_DECREF(item);
+            goto render;
+        }
+        /* if text not in texts: texts.append(text) */
+        int found = 0;
+        for (Py_ssize_t j = 0; j < nseen && !found; j++)
+            found = seen[j] == text || PyUnicode_Compare(seen[j], text) == 0;
+        if (found) {
+            Py_DECREF(item);
+            continue;
+        }
+        if (nseen == cap_seen) {
+            PyObject **p = PyMem_Malloc((size_t)cap_seen * 2 * sizeof(PyObject *));
+            if (p == NULL) {
+                Py_DECREF(item);
+                PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(p, seen, (size_t)nseen * sizeof(PyObject *));
+            if (seen != seen_stack)
+                PyMem_Free(seen);
+            seen = p;
+            cap_seen *= 2;
+        }
+        Py_INCREF(text);
+        seen[nseen++] = text;
+        Py_DECREF(item);
+        if ((count++ && buf_ascii(b, ", ", 2) < 0) || buf_str(b, text) < 0)
+            goto done;
+    }
+    rc = buf_ch(b, ']');
+    goto done;
+render:
+    b->n = start;
+    rc = buf_call(b, SHAPE_RENDER, value, parent);
+done:
+    for (Py_ssize_t j = 0; j < nseen; j++)
+        Py_DECREF(seen[j]);
+    for (Py_ssize_t j = 0; j < ndicts; j++)
+        Py_DECREF(dicts[j]);
+    if (seen != seen_stack)
+        PyMem_Free(seen);
+    if (dicts != dicts_stack)
+        PyMem_Free(dicts);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A dict or list node (the scalars are settled by their container, the top level by shape_text). */
+static int shape_node(Buf *b, PyObject *value, PyObject *parent)
+{
+    if (Py_EnterRecursiveCall(" in shape_text"))
+        return -1;
+    int rc = Py_TYPE(value) == &PyDict_Type ? shape_dict(b, value, parent) : shape_list(b, value, parent);
+    Py_LeaveRecursiveCall();
+    return rc;
+}
+
+static PyObject *shape_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "shape_text(value, parent=None)");
+        return NULL;
+    }
+    if (SHAPE_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "shape_text: shape_setup() has not been called");
+        return NULL;
+    }
+    PyObject *value = args[0], *parent = nargs > 1 ? args[1] : Py_None;
+    PyTypeObject *t = Py_TYPE(value);
+    if (t == &PyUnicode_Type) {
+        if (PyUnicode_READY(value) < 0)
+            return NULL;
+        PyObject *r = starts_dollar(value) ? value : PLACEHOLDER;
+        Py_INCREF(r);
+        return r;
+    }
+    if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None) {
+        Py_INCREF(PLACEHOLDER);
+        return PLACEHOLDER;
+    }
+    if (t != &PyDict_Type && t != &PyList_Type)
+        return PyObject_CallFunctionObjArgs(SHAPE_RENDER, value, parent, NULL);
+    Buf b = {NULL, 0, 0};
+    PyObject *res = NULL;
+    if (shape_node(&b, value, parent) == 0)
+        res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.p, b.n); /* canonical: narrowest kind */
+    PyMem_Free(b.p);
+    return res;
+}
+
+/* shape_setup(ext_types, keep_numbers, keep_strings, shape_py, shape_render) */
+static PyObject *shape_setup(PyObject *self, PyObject *args)
+{
+    PyObject *ext, *nums, *strs, *py, *rend;
+    if (!PyArg_ParseTuple(args, "O!O!O!OO:shape_setup", &PyFrozenSet_Type, &ext, &PyFrozenSet_Type, &nums,
+                          &PyFrozenSet_Type, &strs, &py, &rend))
+        return NULL;
+    if (!PyCallable_Check(py) || !PyCallable_Check(rend)) {
+        PyErr_SetString(PyExc_TypeError, "shape_setup: the fallbacks must be callable");
+        return NULL;
+    }
+    Py_INCREF(ext);
+    Py_INCREF(nums);
+    Py_INCREF(strs);
+    Py_INCREF(py);
+    Py_INCREF(rend);
+    Py_XSETREF(EXT_TYPES, ext);
+    Py_XSETREF(KEEP_NUMBERS, nums);
+    Py_XSETREF(KEEP_STRINGS, strs);
+    Py_XSETREF(SHAPE_PY, py);
+    Py_XSETREF(SHAPE_RENDER, rend);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -771,6 +1203,9 @@ static PyMethodDef methods[] = {
     {"operation", operation, METH_O, "fingerprint.operation for an ASCII first word, else False"},
     {"add_counts", add_counts, METH_VARARGS, "dst[k * num // den] += v for k, v in src.items()"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
+    {"shape_text", (PyCFunction)(void (*)(void))shape_text, METH_FASTCALL,
+     "mongodb_shape._shape_text_py(value, parent=None) in C"},
+    {"shape_setup", shape_setup, METH_VARARGS, "shape_setup(ext_types, keep_numbers, keep_strings, shape_py, shape_render)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -783,7 +1218,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
 {
     ADMIN = PyUnicode_InternFromString("administrator command");
     ZERO = PyLong_FromLong(0);
-    if (ADMIN == NULL || ZERO == NULL)
+    PLACEHOLDER = PyUnicode_InternFromString("?");
+    if (ADMIN == NULL || ZERO == NULL || PLACEHOLDER == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from casework.diagnostics.slowlog import speedups
+
 PLACEHOLDER = "?"
 
 # Extended-JSON type wrappers (canonical and relaxed): one value, never a sub-document to keep.
@@ -109,13 +111,18 @@ def render(value: Any) -> str:
     return str(value)
 
 
-def shape_text(value: Any, parent: str | None = None) -> str:
+def _render_shape(value: Any, parent: str | None = None) -> str:
+    return render(_shape(value, parent))
+
+
+def _shape_text_py(value: Any, parent: str | None = None) -> str:
     """``render(_shape(value, parent))`` in one pass, without building the shaped copy (the hot path of every
     4.4+ JSON log line). Exactly equal by construction — each branch mirrors :func:`_shape` then
     :func:`render` for one node — and where the two cannot be mirrored cheaply (a list with sub-documents that
     may be equal once shaped, whose repeats :func:`_shape` collapses by *structural* equality, which rendered
     text does not capture: ``{a, b}`` equals ``{b, a}``), it calls them. ``tests/test_slowlog_mongodb_shape.py``
-    checks the equality on arbitrary documents."""
+    checks the equality on arbitrary documents. This is the reference of the C ``shape_text`` (``_speedups.c``),
+    which is used instead when the extension is in use (``tests/test_slowlog_mongodb_speedups.py``)."""
     cls = type(value)
     if cls is dict:
         if len(value) <= 2 and value and next(iter(value)) in _EXT_TYPES:
@@ -127,7 +134,7 @@ def shape_text(value: Any, parent: str | None = None) -> str:
             if t is str:
                 text = item if key in _KEEP_STRINGS or item.startswith("$") else PLACEHOLDER
             elif t is dict or t is list:
-                text = shape_text(item, key)
+                text = _shape_text_py(item, key)
             elif t is int or t is float:
                 text = str(int(item) if item == int(item) else item) if keep_numbers else PLACEHOLDER
             elif t is bool or item is None:
@@ -137,7 +144,7 @@ def shape_text(value: Any, parent: str | None = None) -> str:
             elif isinstance(item, str) and (key in _KEEP_STRINGS or item.startswith("$")):
                 text = item
             elif isinstance(item, dict | list):
-                text = shape_text(item, key)
+                text = _shape_text_py(item, key)
             else:
                 text = PLACEHOLDER
             parts.append(f"{key}: {text}")
@@ -153,7 +160,7 @@ def shape_text(value: Any, parent: str | None = None) -> str:
             if tf is str or tf is int or tf is float or tf is bool or first is None:
                 if tl is str or tl is int or tl is float or tl is bool or last is None:
                     return "[" + (first if tf is str and first.startswith("$") else PLACEHOLDER) + "]"
-            return render(_shape(value, parent))
+            return _render_shape(value, parent)
         # _shape collapses repeats by equality of the shaped items. Shaped scalars (and extended-JSON values) are
         # strings, equal exactly when their text is; a shaped sub-document keeps its keys, so sub-documents
         # with different key sets are never equal (nor equal to a string or a list). Only when two may be
@@ -169,22 +176,22 @@ def shape_text(value: Any, parent: str | None = None) -> str:
                 else:
                     keys = frozenset(item)
                     if keys in key_sets:
-                        return render(_shape(value, parent))
+                        return _render_shape(value, parent)
                     key_sets.append(keys)
-                    texts.append(shape_text(item, parent))
+                    texts.append(_shape_text_py(item, parent))
                     continue
             elif t is list:
                 lists += 1
                 if lists > 1:
-                    return render(_shape(value, parent))
-                texts.append(shape_text(item, parent))
+                    return _render_shape(value, parent)
+                texts.append(_shape_text_py(item, parent))
                 continue
             elif t is str:
                 text = item if item.startswith("$") else PLACEHOLDER
             elif t is int or t is float or t is bool or item is None:
                 text = PLACEHOLDER
             else:
-                return render(_shape(value, parent))
+                return _render_shape(value, parent)
             if text not in texts:
                 texts.append(text)
         return "[" + ", ".join(texts) + "]"
@@ -192,7 +199,15 @@ def shape_text(value: Any, parent: str | None = None) -> str:
         return value if value.startswith("$") else PLACEHOLDER
     if cls is int or cls is float or cls is bool or value is None:
         return PLACEHOLDER
-    return render(_shape(value, parent))
+    return _render_shape(value, parent)
+
+
+# The same in C when the extension is in use; it calls back into _shape_text_py / _render_shape for what it does
+# not mirror (non-str keys, subclasses, non-JSON types; the reference's own fallbacks).
+shape_text = _shape_text_py
+if speedups.ext is not None:
+    speedups.ext.shape_setup(_EXT_TYPES, _KEEP_NUMBERS, _KEEP_STRINGS, _shape_text_py, _render_shape)
+    shape_text = speedups.ext.shape_text
 
 
 def _unwrap_legacy_query(query: dict[str, Any]) -> tuple[Any, Any]:

@@ -1,0 +1,287 @@
+"""The C shape renderer (``_speedups.shape_text``) must give exactly what the pure-Python reference
+(``mongodb_shape._shape_text_py``) gives — the same text, or the same exception — on any document, under every
+parent whose numbers are kept and under none; and a whole digest of a generated 4.4+ JSON log must be the same
+with the extension on and off (``CASEWORK_NO_SPEEDUPS``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casework.diagnostics.slowlog import mongodb_shape, speedups
+from casework.diagnostics.slowlog.digest import Options
+from casework.diagnostics.slowlog.mongodb_shape import (
+    _EXT_TYPES,
+    _KEEP_NUMBERS,
+    _KEEP_STRINGS,
+    _render_shape,
+    _shape,
+    _shape_text_py,
+    render,
+)
+from casework.diagnostics.slowlog.pipeline import digest_inputs
+
+if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
+    pytest.skip(reason="CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
+
+try:
+    from casework.diagnostics.slowlog import _speedups
+except ImportError:
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip(reason="the C extension is not built here (no compiler at install time?)", allow_module_level=True)
+
+ROOT = Path(__file__).parent.parent
+
+# Keys: a few plain ones (so siblings share or permute them), '$' operators, every key the shaper treats specially,
+# and non-ASCII ones (the C text buffer widens for them; the result must still be the canonical str).
+KEYS = st.sampled_from(
+    ["a", "b", "c", "$in", "$gte", "$or", "$match", "é", "Ω键", "😀", "", *sorted(_KEEP_NUMBERS), *sorted(_KEEP_STRINGS),
+     *sorted(_EXT_TYPES)]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(),
+    st.integers(min_value=2**63, max_value=2**200),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1.0, -1.0, 0.5, 2.0, -0.0, 0.0, 1e300, -1e300, 1e16, 1e-300, 5e-324, 123456789.125]),
+    st.sampled_from(["x", "", "?", "$a", "$", "1", "a, b: c", "$é", "$😀", "{a: ?}", "[?]", "é", "😀"]),
+    st.text(max_size=4),
+)
+SIBLING_KEYS = st.lists(st.sampled_from(["a", "b", "$in", "sort", "é"]), min_size=1, max_size=3, unique=True)
+
+
+def _siblings(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """$or branches / pipeline stages: sibling documents over the same few keys, often in another order."""
+    return SIBLING_KEYS.flatmap(
+        lambda keys: st.lists(
+            st.permutations(keys).flatmap(lambda order: st.fixed_dictionaries({k: inner for k in order})),
+            min_size=2,
+            max_size=4,
+        )
+    )
+
+
+EXT_VALUES = st.sampled_from(
+    [{"$date": "2024-01-01T00:00:00Z"}, {"$oid": "0" * 24}, {"$numberLong": "5"}, {"$binary": {"base64": "", "subType": "0"}},
+     {"$regularExpression": {"pattern": "^a", "options": ""}}, {"$ref": "c", "$id": 1}, {"$date": 1, "x": 2, "y": 3}]
+)  # fmt: skip
+DOCS = st.recursive(
+    st.one_of(SCALARS, EXT_VALUES),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=4), _siblings(inner)
+    ),
+    max_leaves=40,
+)
+PARENTS = st.sampled_from([None, *sorted(_KEEP_NUMBERS), "a", "$or", "from", "pipeline"])
+
+
+def _outcome(func: Any, doc: Any, parent: Any) -> tuple[str, Any]:
+    try:
+        return "ok", func(doc, parent)
+    except Exception as exc:  # noqa: BLE001 - the same exception type is part of the contract
+        return "error", type(exc)
+
+
+def _same(doc: Any, parent: Any) -> str:
+    c = _speedups.shape_text(doc, parent)
+    py = _shape_text_py(doc, parent)
+    assert type(c) is type(py) and c == py and hash(c) == hash(py)
+    return c
+
+
+def test_extension_is_in_use() -> None:
+    assert speedups.ENABLED and speedups.ext is _speedups
+    assert mongodb_shape.shape_text is _speedups.shape_text
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=DOCS, parent=PARENTS)
+def test_shape_text_equals_the_python_reference(doc: Any, parent: Any) -> None:
+    assert _same(doc, parent) == render(_shape(doc, parent))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.dictionaries(KEYS, DOCS, max_size=5), parent=PARENTS)
+def test_shape_text_of_documents_equals_the_python_reference(doc: dict[str, Any], parent: Any) -> None:
+    _same(doc, parent)
+
+
+@settings(max_examples=500, deadline=None)
+@given(doc=st.recursive(st.one_of(SCALARS, EXT_VALUES), lambda inner: st.lists(inner, max_size=6), max_leaves=30),
+       parent=PARENTS)
+def test_shape_text_of_lists_equals_the_python_reference(doc: Any, parent: Any) -> None:
+    _same(doc, parent)
+
+
+@pytest.mark.parametrize("parent", [None, *sorted(_KEEP_NUMBERS)])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {}, [], [[]], [{}], [{}, {}], "$x", "x", "", 1, 1.5, True, None,
+        {"a": -0.0, "b": 1e300, "c": -1e300, "d": 2.0, "e": 0.1, "f": 10**30, "g": -(2**63), "h": True, "i": None},
+        {"$or": [{"a": 1, "b": 2}, {"b": 3, "a": 4}, {"a": 5, "b": 6}]},  # same keys in another order: one branch
+        {"$or": [{"a": 1}, {"b": 2}, {"a": 3}]},
+        {"x": [[1], [2]], "y": [[1], "$f", [2]], "z": ["$a", "$b", "$a", 1, None, {"$date": 1}, 2.5, "$b"]},
+        {"$date": 1}, {"$date": 1, "$x": 2}, {"$date": 1, "$x": 2, "$y": 3}, [{"$oid": "1"}, {"$oid": "2"}, {"a": 1}],
+        {"sort": {"a": 1, "b": -1.0, "c": 0.5}, "projection": {"x": 0, "y": True}, "from": "orders", "as": 5},
+        {"é": {"😀": "$fld", "Ω": ["$😀", "x"]}, "from": "é😀"},
+        [1, {"a": 1}, 2], [{"a": 1}, 1], [1, [1], 1], ["$a", [1], "$a", [2]],
+    ],
+    ids=repr,
+)
+def test_shape_text_on_known_documents(doc: Any, parent: Any) -> None:
+    _same(doc, parent)
+
+
+class _Color(enum.IntEnum):
+    RED = 1
+
+
+class _Str(str):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+@pytest.mark.parametrize("parent", [None, "sort", "a", 5, ("t",)])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {1: 2, "a": "b"}, {"a": 1, 2: [3]}, {None: 1}, {(1, 2): "$x"}, {"a": _Color.RED}, {"a": _Str("$x")},
+        {_Str("from"): "orders", "b": 1}, {_Str("$date"): 1}, {"a": _Float(2.0)}, {"a": (1, 2)}, {"a": b"$x"},
+        {"a": 1 + 2j}, [(1, 2)], [{"a": 1}, (1,)], [1, (2,)], [(1,), 1], [_Str("$x")], [1, _Color.RED],
+        (1, 2), _Str("$x"), _Color.RED, b"x", {"a": {1: 2}}, [{"a": 1}, {1: 2}], [{1: 2}, {1: 3}],
+        {"a": [{"b": {2: 3}}, {"c": 1}]}, {"sort": {"a": _Color.RED, "b": _Float(0.5)}},
+    ],
+    ids=repr,
+)
+def test_shape_text_hands_what_it_does_not_mirror_to_python(doc: Any, parent: Any) -> None:
+    """Non-str keys, subclasses and non-JSON values (callers other than orjson): the Python reference decides."""
+    assert _outcome(_speedups.shape_text, doc, parent) == _outcome(_shape_text_py, doc, parent)
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_kept_numbers_that_are_no_int_raise_as_the_reference(value: float) -> None:
+    for parent in ("sort", "hint"):
+        assert _outcome(_speedups.shape_text, {"a": value}, parent) == _outcome(_shape_text_py, {"a": value}, parent)
+        assert _outcome(_speedups.shape_text, {"a": value}, parent)[0] == "error"
+    assert _speedups.shape_text({"a": value}, None) == "{a: ?}"
+
+
+def test_unhashable_parent_raises_as_the_reference() -> None:
+    assert _outcome(_speedups.shape_text, {"a": 1}, ["x"]) == _outcome(_shape_text_py, {"a": 1}, ["x"]) == ("error", TypeError)
+    assert _speedups.shape_text("$a", ["x"]) == "$a"
+
+
+def test_result_is_a_canonical_str() -> None:
+    """The text is built in a UCS4 buffer: the str made of it must be the canonical one (narrowest kind), equal
+    to and hashing as the same text built by Python, or the digest's dict lookups would miss."""
+    doc = {"$or": [{"😀": 1, "a": 2}, {"a": 3, "😀": 4}]}
+    out = _speedups.shape_text({"b": 1, "x": doc["$or"][:1]}, None)
+    assert out == "{b: ?, x: [{😀: ?, a: ?}]}"
+    out = _speedups.shape_text({"$or": [{"b": 1, "é": 2}, {"é": 1, "b": 2}]}, None)
+    assert out == _shape_text_py({"$or": [{"b": 1, "é": 2}, {"é": 1, "b": 2}]}, None)
+    ascii_out = _speedups.shape_text({"a": [[1], [2]], "b": 1}, None)  # two lists: the reference's fallback
+    assert ascii_out == "{a: [[?]], b: ?}" and hash(ascii_out) == hash("{a: [[?]], b: ?}") and ascii_out.isascii()
+    wide = _speedups.shape_text({"é": 1, "😀": "$x"}, None)
+    assert wide == "{é: ?, 😀: $x}" and hash(wide) == hash("{é: ?, 😀: $x}")
+
+
+def test_deep_nesting_raises_recursion_error_not_a_crash() -> None:
+    doc: Any = 1
+    for _ in range(100_000):
+        doc = {"a": doc}
+    with pytest.raises(RecursionError):
+        _speedups.shape_text(doc, None)
+
+
+def test_no_reference_leaks() -> None:
+    inner = {"b": [1, "$x", {"c": 2}], "é": "$y"}
+    doc = {"a": inner, "$or": [{"a": 1, "b": 2}, {"b": 1, "a": 2}], "sort": {"a": 1.0, "b": 0.5}, "k": {1: 2}}
+    bad = {"a": [1, {"b": 2}], "z": math.inf}  # raises under "sort", after the buffer holds text
+    watched = [doc, inner, inner["b"], inner["é"], doc["$or"], doc["$or"][0], bad, bad["a"], "sort", None]
+    _speedups.shape_text(doc, "sort")
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(2000):
+        _speedups.shape_text(doc, "sort")
+        _speedups.shape_text(doc["$or"], None)
+        with pytest.raises(OverflowError):
+            _speedups.shape_text(bad, "sort")
+    assert [sys.getrefcount(x) for x in watched] == before
+
+
+def _gen():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["slowlog_mongodb_gen"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.fixture(scope="module")
+def json_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mongo") / "gen.json.log"
+    _gen().generate(path, fmt="json", size_mb=1.5, seed=11, templates=200)
+    return path
+
+
+def test_every_generated_command_shapes_the_same(json_log: Path) -> None:
+    n = 0
+    for line in json_log.read_text().splitlines():
+        if '"Slow query"' not in line:
+            continue
+        attr = json.loads(line)["attr"]
+        for key in ("command", "originatingCommand"):
+            doc = attr.get(key)
+            if isinstance(doc, dict):
+                for name, value in doc.items():
+                    _same(value, name)
+                _same(doc, None)
+                n += 1
+    assert n > 1000
+
+
+def test_generated_log_same_digest_in_process(json_log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def shapes() -> list[dict[str, Any]]:
+        d = digest_inputs([str(json_log)], options=Options(top=0), workers=1)
+        return [dataclasses.asdict(s) for s in d.shapes]
+
+    with_c = shapes()
+    monkeypatch.setattr(mongodb_shape, "shape_text", _shape_text_py)
+    pure = shapes()
+    assert len(with_c) >= 100 and with_c == pure
+
+
+def test_environment_switch_gives_the_same_digest(json_log: Path) -> None:
+    out = {}
+    for flag in ("0", "1"):
+        env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
+        probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import mongodb_shape as m; "
+                                "print(m.shape_text is m._shape_text_py)"], env=env, capture_output=True, text=True,
+                               check=True)
+        assert probe.stdout.strip() == ("False" if flag == "0" else "True")
+        run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(json_log), "--format", "json", "--top",
+                              "0"], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+        out[flag] = json.loads(run.stdout)["shapes"]
+    assert out["0"] == out["1"] and len(out["0"]) >= 100
+
+
+def test_reference_pair_is_what_the_python_fallback_calls() -> None:
+    assert _render_shape([(1,)], None) == render(_shape([(1,)], None)) == "[?]"
