@@ -23,9 +23,12 @@ from hypothesis import strategies as st
 from casework.diagnostics.slowlog import mongodb_shape, speedups
 from casework.diagnostics.slowlog.digest import Options
 from casework.diagnostics.slowlog.mongodb_shape import (
+    _COMMAND_PARTS,
     _EXT_TYPES,
+    _FLAG_KEYS,
     _KEEP_NUMBERS,
     _KEEP_STRINGS,
+    _command_shape_py,
     _render_shape,
     _shape,
     _shape_text_py,
@@ -107,6 +110,10 @@ def _same(doc: Any, parent: Any) -> str:
 def test_extension_is_in_use() -> None:
     assert speedups.ENABLED and speedups.ext is _speedups
     assert mongodb_shape.shape_text is _speedups.shape_text
+    assert mongodb_shape.command_shape is _speedups.command_shape
+    from casework.diagnostics.slowlog import mongodb
+
+    assert mongodb.command_shape is _speedups.command_shape
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -227,6 +234,132 @@ def test_no_reference_leaks() -> None:
     assert [sys.getrefcount(x) for x in watched] == before
 
 
+def _command_py(command: Any, op: Any) -> tuple[str, Any]:
+    """The pure-Python command_shape, with the pure-Python shape_text and statement shapes under it."""
+    saved = mongodb_shape.shape_text, mongodb_shape.command_shape
+    mongodb_shape.shape_text, mongodb_shape.command_shape = _shape_text_py, _command_shape_py
+    try:
+        return _outcome(lambda c, o: _command_shape_py(c, op=o), command, op)
+    finally:
+        mongodb_shape.shape_text, mongodb_shape.command_shape = saved
+
+
+def _same_command(command: Any, op: Any) -> Any:
+    c = _outcome(lambda c, o: _speedups.command_shape(c, op=o), command, op)
+    py = _command_py(command, op)
+    assert c == py
+    if c[0] == "ok":
+        assert [type(x) for x in c[1]] == [type(x) for x in py[1]]
+        assert hash(c[1]) == hash(py[1])
+    return c
+
+
+COMMAND_NAMES = st.sampled_from(
+    [*sorted(_COMMAND_PARTS), "getMore", "getmore", "findAndModify", "mapReduce", "geoNear", "Find", "FIND", "insert",
+     "isMaster", "createIndexes", "fïnd", "İnsert", "q", "u", "query", "$query", "filter", "updates", "deletes"]
+)  # fmt: skip
+PART_KEYS = st.sampled_from(
+    sorted({p for parts in _COMMAND_PARTS.values() for p in parts} | {"query", "$query", "orderby", "$orderby", "$db",
+                                                                        "lsid", "updates", "deletes", *_FLAG_KEYS})
+)  # fmt: skip
+PART_VALUES = st.one_of(
+    DOCS,
+    st.dictionaries(st.sampled_from(["a", "$set", "$inc", "b", "é"]), DOCS, max_size=3),
+    st.sampled_from([True, False, 1, None]),
+)
+STATEMENTS = st.lists(
+    st.one_of(st.dictionaries(st.sampled_from(["q", "u", "multi", "upsert", "limit", "x"]), PART_VALUES, max_size=4),
+              SCALARS),
+    max_size=20,
+)
+
+
+@st.composite
+def commands(draw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out[draw(COMMAND_NAMES)] = draw(st.sampled_from(["orders", 1, None]))
+    for key in draw(st.lists(PART_KEYS, max_size=6)):
+        out[key] = draw(STATEMENTS) if key in ("updates", "deletes") else draw(PART_VALUES)
+    return out
+
+
+OPS = st.sampled_from([None, "", "update", "remove", "delete", "query", "getmore", "insert", "command", "x"])
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(command=commands(), op=OPS)
+def test_command_shape_equals_the_python_reference(command: dict[str, Any], op: Any) -> None:
+    _same_command(command, op)
+
+
+@pytest.mark.parametrize("op", [None, "update", "remove", "delete", "query", "getmore", ""])
+@pytest.mark.parametrize(
+    "command",
+    [
+        {}, {"find": "c"}, {"find": "c", "filter": {"a": 1}, "sort": {"b": -1}, "projection": {"x": 1}, "hint": "a_1"},
+        {"find": "c", "filter": 5, "tailable": True, "awaitData": True, "oplogReplay": 1},
+        {"find": "c", "tailable": True, "oplogReplay": True}, {"getMore": 1, "collection": "c"},
+        {"q": {"a": 1}, "u": {"$set": {"b": 1}}, "multi": True}, {"q": {"a": 1}, "u": {"b": 1}}, {"u": {}},
+        {"q": {"a": 1}, "u": [{"$set": {"b": 1}}]}, {"update": "c", "updates": [{"q": {"a": 1}, "u": {"$inc": {"n": 1}}}] * 3},
+        {"delete": "c", "deletes": [{"q": {"a": 1}, "limit": 1}, {"q": {"b": 1}, "limit": 0}]},
+        {"query": {"a": 1}, "orderby": {"b": -1}}, {"$query": {"a": 1}}, {"a": 1, "b": {"$gt": 2}},
+        {"insert": "c", "documents": [{"a": 1}]}, {"isMaster": 1}, {"Find": "c", "filter": {"é": 1}},
+        {"fïnd": "c"}, {"İnsert": "c"}, {"aggregate": "c", "pipeline": [{"$match": {"a": 1}}, {"$sort": {"a": 1}}]},
+        {"distinct": "c", "key": "a", "query": {"b": 1}}, {"count": "c", "query": {"a": {"$in": [1, 2]}}},
+    ],
+    ids=repr,
+)
+def test_command_shape_on_known_commands(command: dict[str, Any], op: Any) -> None:
+    _same_command(command, op)
+
+
+class _Dict(dict):  # type: ignore[type-arg]
+    pass
+
+
+@pytest.mark.parametrize("op", [None, "update", "query", 5])
+@pytest.mark.parametrize(
+    "command",
+    [
+        {1: "c"}, {"find": "c", 1: 2}, _Dict(find="c"), {"q": {"a": 1}, "u": {1: 2}}, {"q": {"a": 1}, "u": {"b": 1, 2: 3}},
+        {"q": {"a": 1}, "u": {"$set": 1, 2: 3}}, {"q": 1, "u": _Dict(b=1)}, {"q": 1, "u": _Dict({"$set": 1})},
+        {"find": "c", "filter": _Dict(a=1)}, {"find": "c", "filter": (1, 2)}, {_Str("find"): "c", "filter": {"a": 1}},
+        [("find", 1)], None, "find",
+    ],
+    ids=repr,
+)
+def test_command_shape_hands_what_it_does_not_mirror_to_python(command: Any, op: Any) -> None:
+    _same_command(command, op)
+
+
+def test_command_shape_arguments() -> None:
+    with pytest.raises(TypeError):
+        _speedups.command_shape({"find": "c"}, "update")  # op is keyword-only, as in Python
+    with pytest.raises(TypeError):
+        _speedups.command_shape({"find": "c"}, opp="update")
+    with pytest.raises(TypeError):
+        _speedups.command_shape()
+    assert _speedups.command_shape({"find": "c"}) == ("find", "")
+    assert _speedups.command_shape({}, op="update") == ("update", "")
+
+
+def test_command_shape_has_no_reference_leaks() -> None:
+    filt = {"a": 1, "b": {"$in": [1, 2]}}
+    cmds = [{"find": "c", "filter": filt, "sort": {"a": 1}, "tailable": True}, {"q": filt, "u": {"x": 1}},
+            {"q": filt, "u": {"$set": {"x": 1}}}, {"update": "c", "updates": [{"q": filt, "u": {"$set": {}}}]},
+            {"query": filt, "orderby": {"a": -1}}, {"Find": "c"}, {"find": "c", "filter": {"a": math.inf}, "sort": {"a": math.inf}}]
+    watched = [*cmds, filt, filt["b"], "update", None]
+    for c in cmds:
+        _outcome(lambda c, o: _speedups.command_shape(c, op=o), c, "update")
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(2000):
+        for c in cmds:
+            _outcome(lambda c, o: _speedups.command_shape(c, op=o), c, "update")
+            _outcome(lambda c, o: _speedups.command_shape(c, op=o), c, None)
+    assert [sys.getrefcount(x) for x in watched] == before
+
+
 def _gen():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -254,6 +387,8 @@ def test_every_generated_command_shapes_the_same(json_log: Path) -> None:
                 for name, value in doc.items():
                     _same(value, name)
                 _same(doc, None)
+                for op in (None, attr.get("type"), "query", "getmore"):
+                    _same_command(doc, op)
                 n += 1
     assert n > 1000
 
@@ -263,8 +398,12 @@ def test_generated_log_same_digest_in_process(json_log: Path, monkeypatch: pytes
         d = digest_inputs([str(json_log)], options=Options(top=0), workers=1)
         return [dataclasses.asdict(s) for s in d.shapes]
 
+    from casework.diagnostics.slowlog import mongodb
+
     with_c = shapes()
     monkeypatch.setattr(mongodb_shape, "shape_text", _shape_text_py)
+    monkeypatch.setattr(mongodb_shape, "command_shape", _command_shape_py)
+    monkeypatch.setattr(mongodb, "command_shape", _command_shape_py)
     pure = shapes()
     assert len(with_c) >= 100 and with_c == pure
 
@@ -274,7 +413,7 @@ def test_environment_switch_gives_the_same_digest(json_log: Path) -> None:
     for flag in ("0", "1"):
         env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
         probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import mongodb_shape as m; "
-                                "print(m.shape_text is m._shape_text_py)"], env=env, capture_output=True, text=True,
+                                "print(m.shape_text is m._shape_text_py and m.command_shape is m._command_shape_py)"], env=env, capture_output=True, text=True,
                                check=True)
         assert probe.stdout.strip() == ("False" if flag == "0" else "True")
         run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(json_log), "--format", "json", "--top",

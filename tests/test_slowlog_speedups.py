@@ -61,6 +61,7 @@ def test_extension_is_in_use() -> None:
     from casework.diagnostics.slowlog import mongodb_shape
 
     assert mongodb_shape.shape_text is _speedups.shape_text
+    assert mongodb_shape.command_shape is _speedups.command_shape
 
 
 @settings(max_examples=1500, deadline=None)

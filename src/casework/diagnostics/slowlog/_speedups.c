@@ -1189,6 +1189,261 @@ static PyObject *shape_setup(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- command_shape (mongodb_shape._command_shape_py in C) ----------------------------------------------------- *
+ *
+ * The common commands (a str first key, a known command or an update/delete statement) are shaped here, with
+ * shape_text in C for their parts; the legacy OP_QUERY wrapper, bulk "updates"/"deletes" and anything not a plain
+ * dict with str keys go to the Python reference (COMMAND_PY) whole. command_setup() hands over _COMMAND_PARTS,
+ * _FLAG_KEYS and the reference once, when mongodb_shape is imported. */
+
+static PyObject *COMMAND_PARTS, *FLAG_KEYS, *COMMAND_PY;
+static PyObject *S_COMMAND, *S_EMPTY, *S_UPDATE, *S_REMOVE, *S_DELETE, *S_QUERY, *S_Q, *S_U, *S_UPDATES,
+    *S_DELETES, *S_GETMORE, *OP_KWNAMES;
+
+/* first.lower(): ASCII by hand (the same as str.lower on ASCII), else str.lower itself */
+static PyObject *lower_str(PyObject *s)
+{
+    if (!PyUnicode_IS_ASCII(s))
+        return PyObject_CallMethod(s, "lower", NULL);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    Py_ssize_t i = 0;
+    while (i < n && !(d[i] >= 'A' && d[i] <= 'Z'))
+        i++;
+    if (i == n) {
+        Py_INCREF(s);
+        return s;
+    }
+    PyObject *r = PyUnicode_New(n, 127);
+    if (r == NULL)
+        return NULL;
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(r);
+    for (Py_ssize_t j = 0; j < n; j++)
+        o[j] = (d[j] >= 'A' && d[j] <= 'Z') ? (Py_UCS1)(d[j] + 32) : d[j];
+    return r;
+}
+
+static PyObject *command_py(PyObject *command, PyObject *op)
+{
+    PyObject *args[2] = {command, op};
+    return PyObject_Vectorcall(COMMAND_PY, args, 1, OP_KWNAMES);
+}
+
+static inline int str_eq(PyObject *a, PyObject *b) /* a: exact str or anything; b: exact str */
+{
+    return a == b || (PyUnicode_CheckExact(a) && PyUnicode_Compare(a, b) == 0);
+}
+
+/* the part's text, as f"{part}={shaped}" (or "u=<replacement>") appended to b; 1 when the reference must decide */
+static int command_part(Buf *b, PyObject *part, PyObject *value)
+{
+    if (PyDict_Check(value)) {
+        if (str_eq(part, S_U)) {
+            if (!PyDict_CheckExact(value))
+                return 1;
+            int any = 0;
+            Py_ssize_t pos = 0;
+            PyObject *k, *v;
+            while (PyDict_Next(value, &pos, &k, &v)) {
+                if (!PyUnicode_CheckExact(k))
+                    return 1; /* k.startswith: whatever the reference does with it */
+                if (starts_dollar(k)) {
+                    any = 1;
+                    break;
+                }
+            }
+            if (!any)
+                return buf_ascii(b, "u=<replacement>", 15);
+        }
+    } else if (!PyList_Check(value)) {
+        if (buf_str(b, part) < 0 || buf_ascii(b, "=?", 2) < 0)
+            return -1;
+        return 0;
+    }
+    if (buf_str(b, part) < 0 || buf_ch(b, '=') < 0)
+        return -1;
+    PyTypeObject *t = Py_TYPE(value);
+    if (t == &PyDict_Type || t == &PyList_Type)
+        return shape_node(b, value, part);
+    return buf_call(b, SHAPE_RENDER, value, part); /* a subclass: shape_text's own fallback */
+}
+
+static PyObject *command_shape(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *command, *op = Py_None;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs != 1 || nkw > 1) {
+        PyErr_SetString(PyExc_TypeError, "command_shape(command, *, op=None)");
+        return NULL;
+    }
+    command = args[0];
+    if (nkw == 1) {
+        PyObject *kw = PyTuple_GET_ITEM(kwnames, 0);
+        if (!PyUnicode_Check(kw) || PyUnicode_CompareWithASCIIString(kw, "op") != 0) {
+            PyErr_SetString(PyExc_TypeError, "command_shape(command, *, op=None)");
+            return NULL;
+        }
+        op = args[1];
+    }
+    if (COMMAND_PY == NULL || SHAPE_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "command_shape: command_setup()/shape_setup() have not been called");
+        return NULL;
+    }
+    if (!PyDict_CheckExact(command) || (op != Py_None && !PyUnicode_CheckExact(op)))
+        return command_py(command, op);
+    if (PyDict_GET_SIZE(command) == 0) {
+        PyObject *name = (op != Py_None && PyUnicode_GET_LENGTH(op) > 0) ? op : S_COMMAND;
+        return PyTuple_Pack(2, name, S_EMPTY);
+    }
+    Py_ssize_t pos = 0;
+    PyObject *first, *v;
+    PyDict_Next(command, &pos, &first, &v);
+    if (!PyUnicode_CheckExact(first) || PyUnicode_READY(first) < 0)
+        return PyErr_Occurred() ? NULL : command_py(command, op);
+    Py_INCREF(first);
+    PyObject *name = lower_str(first), *res = NULL;
+    if (name == NULL) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyObject *parts = PyDict_GetItemWithError(COMMAND_PARTS, name); /* borrowed */
+    if (parts == NULL && PyErr_Occurred())
+        goto done;
+    if (parts == NULL && op != Py_None && (str_eq(op, S_UPDATE) || str_eq(op, S_REMOVE) || str_eq(op, S_DELETE))) {
+        int has = PyDict_Contains(command, S_Q);
+        if (has == 0)
+            has = PyDict_Contains(command, S_U);
+        if (has < 0)
+            goto done;
+        if (has) {
+            PyObject *new_name = str_eq(op, S_UPDATE) ? S_UPDATE : S_REMOVE;
+            parts = PyDict_GetItemWithError(COMMAND_PARTS, new_name); /* _COMMAND_PARTS[...] */
+            if (parts == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetObject(PyExc_KeyError, new_name);
+                goto done;
+            }
+            Py_INCREF(new_name);
+            Py_SETREF(name, new_name);
+        }
+    }
+    if (parts == NULL && op != Py_None && str_eq(op, S_QUERY)) {
+        res = command_py(command, op); /* the legacy OP_QUERY wrapper */
+        goto done;
+    }
+    int bulk = 0;
+    if (str_eq(name, S_UPDATE))
+        bulk = PyDict_Contains(command, S_UPDATES);
+    else if (str_eq(name, S_DELETE))
+        bulk = PyDict_Contains(command, S_DELETES);
+    if (bulk != 0) {
+        if (bulk > 0)
+            res = command_py(command, op); /* a bulk of statements */
+        goto done;
+    }
+    if (str_eq(name, S_GETMORE)) {
+        res = PyTuple_Pack(2, S_GETMORE, S_EMPTY);
+        goto done;
+    }
+    if (parts == NULL) {
+        res = PyTuple_Pack(2, first, S_EMPTY);
+        goto done;
+    }
+    if (!PyTuple_CheckExact(parts)) {
+        res = command_py(command, op);
+        goto done;
+    }
+    Py_INCREF(parts);
+    Buf b = {NULL, 0, 0};
+    int count = 0, rc = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(parts) && rc == 0; i++) {
+        PyObject *part = PyTuple_GET_ITEM(parts, i);
+        PyObject *value = PyDict_GetItemWithError(command, part);
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                rc = -1;
+            continue;
+        }
+        Py_INCREF(value);
+        if (count++ && buf_ch(&b, ' ') < 0)
+            rc = -1;
+        else
+            rc = command_part(&b, part, value);
+        Py_DECREF(value);
+    }
+    for (Py_ssize_t i = 0, nflags = 0; rc == 0 && i < PyTuple_GET_SIZE(FLAG_KEYS); i++) {
+        PyObject *k = PyTuple_GET_ITEM(FLAG_KEYS, i);
+        PyObject *fv = PyDict_GetItemWithError(command, k);
+        if (fv == NULL) {
+            if (PyErr_Occurred())
+                rc = -1;
+            continue;
+        }
+        if (fv != Py_True)
+            continue;
+        /* " ".join(out + [" ".join(flags)]): a separator before the first flag when out has text */
+        if (((count && nflags == 0) || nflags > 0) && buf_ch(&b, ' ') < 0)
+            rc = -1;
+        else if (buf_str(&b, k) < 0)
+            rc = -1;
+        nflags++;
+    }
+    Py_DECREF(parts);
+    if (rc == 0) {
+        PyObject *text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.p, b.n);
+        if (text != NULL) {
+            res = PyTuple_Pack(2, name, text);
+            Py_DECREF(text);
+        }
+    } else if (rc == 1) {
+        res = command_py(command, op);
+    }
+    PyMem_Free(b.p);
+done:
+    Py_DECREF(name);
+    Py_DECREF(first);
+    return res;
+}
+
+/* command_setup(command_parts, flag_keys, command_py) */
+static PyObject *command_setup(PyObject *self, PyObject *args)
+{
+    PyObject *parts, *flags, *py;
+    if (!PyArg_ParseTuple(args, "O!O!O:command_setup", &PyDict_Type, &parts, &PyTuple_Type, &flags, &py))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(flags); i++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(flags, i))) {
+            PyErr_SetString(PyExc_TypeError, "command_setup: the flag keys must be str");
+            return NULL;
+        }
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(parts, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k) || !PyTuple_CheckExact(v)) {
+            PyErr_SetString(PyExc_TypeError, "command_setup: command parts must map str to a tuple of str");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+            if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(v, i))) {
+                PyErr_SetString(PyExc_TypeError, "command_setup: command parts must map str to a tuple of str");
+                return NULL;
+            }
+        }
+    }
+    if (!PyCallable_Check(py)) {
+        PyErr_SetString(PyExc_TypeError, "command_setup: the reference must be callable");
+        return NULL;
+    }
+    Py_INCREF(parts);
+    Py_INCREF(flags);
+    Py_INCREF(py);
+    Py_XSETREF(COMMAND_PARTS, parts);
+    Py_XSETREF(FLAG_KEYS, flags);
+    Py_XSETREF(COMMAND_PY, py);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -1206,6 +1461,9 @@ static PyMethodDef methods[] = {
     {"shape_text", (PyCFunction)(void (*)(void))shape_text, METH_FASTCALL,
      "mongodb_shape._shape_text_py(value, parent=None) in C"},
     {"shape_setup", shape_setup, METH_VARARGS, "shape_setup(ext_types, keep_numbers, keep_strings, shape_py, shape_render)"},
+    {"command_shape", (PyCFunction)(void (*)(void))command_shape, METH_FASTCALL | METH_KEYWORDS,
+     "mongodb_shape._command_shape_py(command, *, op=None) in C"},
+    {"command_setup", command_setup, METH_VARARGS, "command_setup(command_parts, flag_keys, command_py)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1220,6 +1478,18 @@ PyMODINIT_FUNC PyInit__speedups(void)
     ZERO = PyLong_FromLong(0);
     PLACEHOLDER = PyUnicode_InternFromString("?");
     if (ADMIN == NULL || ZERO == NULL || PLACEHOLDER == NULL)
+        return NULL;
+    static const char *const words[] = {"command", "", "update", "remove", "delete", "query", "q", "u", "updates",
+                                        "deletes", "getmore"};
+    PyObject **slots[] = {&S_COMMAND, &S_EMPTY, &S_UPDATE, &S_REMOVE, &S_DELETE, &S_QUERY, &S_Q, &S_U, &S_UPDATES,
+                          &S_DELETES, &S_GETMORE};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        *slots[i] = PyUnicode_InternFromString(words[i]);
+        if (*slots[i] == NULL)
+            return NULL;
+    }
+    OP_KWNAMES = Py_BuildValue("(s)", "op");
+    if (OP_KWNAMES == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

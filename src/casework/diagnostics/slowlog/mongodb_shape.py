@@ -217,7 +217,7 @@ def _unwrap_legacy_query(query: dict[str, Any]) -> tuple[Any, Any]:
     return query, None
 
 
-def command_shape(command: dict[str, Any], *, op: str | None = None) -> tuple[str, str]:
+def _command_shape_py(command: dict[str, Any], *, op: str | None = None) -> tuple[str, str]:
     """The operation name and the rendered shape text of one command document.
 
     ``op`` is the operation the log names (``query``, ``update``, ``getmore``…) when the document is not a
@@ -273,6 +273,12 @@ def _statement_shapes(statements: Any, parts: tuple[str, ...]) -> list[str]:
             if text not in seen:
                 seen.append(text)
     return seen
+
+
+command_shape = _command_shape_py
+if speedups.ext is not None:
+    speedups.ext.command_setup(_COMMAND_PARTS, _FLAG_KEYS, _command_shape_py)
+    command_shape = speedups.ext.command_shape
 
 
 def fingerprint(*, op: str, ns: str | None, shape: str) -> str:
