@@ -1,7 +1,8 @@
-"""The C shape renderer (``_speedups.shape_text``) must give exactly what the pure-Python reference
-(``mongodb_shape._shape_text_py``) gives — the same text, or the same exception — on any document, under every
-parent whose numbers are kept and under none; and a whole digest of a generated 4.4+ JSON log must be the same
-with the extension on and off (``CASEWORK_NO_SPEEDUPS``)."""
+"""The MongoDB C speedups must give exactly what their pure-Python references give — the same value, or the same
+exception: the shape renderer (``_speedups.shape_text`` / ``mongodb_shape._shape_text_py``) on any document under
+every parent whose numbers are kept and under none, ``command_shape`` on any command and operation,
+``shape_of`` (``mongodb._shape_of_py``) and ``log_date`` (``mongodb._log_date_py``); and a whole digest of a
+generated 4.4+ JSON log must be the same with the extension on and off (``CASEWORK_NO_SPEEDUPS``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casework.diagnostics.slowlog import mongodb_shape, speedups
+from casework.diagnostics.slowlog import mongodb, mongodb_shape, speedups
 from casework.diagnostics.slowlog.digest import Options
 from casework.diagnostics.slowlog.mongodb_shape import (
     _COMMAND_PARTS,
@@ -111,9 +112,9 @@ def test_extension_is_in_use() -> None:
     assert speedups.ENABLED and speedups.ext is _speedups
     assert mongodb_shape.shape_text is _speedups.shape_text
     assert mongodb_shape.command_shape is _speedups.command_shape
-    from casework.diagnostics.slowlog import mongodb
-
     assert mongodb.command_shape is _speedups.command_shape
+    assert mongodb._shape_of is _speedups.shape_of
+    assert mongodb._log_date is _speedups.log_date
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -360,6 +361,120 @@ def test_command_shape_has_no_reference_leaks() -> None:
     assert [sys.getrefcount(x) for x in watched] == before
 
 
+def _shape_of_pure(*args: Any) -> tuple[str, Any]:
+    """The pure-Python _shape_of, with the pure-Python command_shape and shape_text under it."""
+    saved = mongodb_shape.shape_text, mongodb_shape.command_shape, mongodb.command_shape
+    mongodb_shape.shape_text, mongodb_shape.command_shape = _shape_text_py, _command_shape_py
+    mongodb.command_shape = _command_shape_py
+    try:
+        return _outcome(lambda a, _: mongodb._shape_of_py(*a), args, None)
+    finally:
+        mongodb_shape.shape_text, mongodb_shape.command_shape, mongodb.command_shape = saved
+
+
+def _same_shape_of(*args: Any) -> Any:
+    c = _outcome(lambda a, _: _speedups.shape_of(*a), args, None)
+    assert c == _shape_of_pure(*args)
+    return c
+
+
+NAMESPACES = st.sampled_from([None, "", "shop.orders", "local.oplog.rs", "é.😀", " ", "a "])
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(op=OPS, ns=NAMESPACES, command=st.one_of(commands(), st.none(), st.just([1]), st.just("find")),
+       orig=st.one_of(st.none(), commands(), st.just({"find": "c", "filter": {"a": 1}}), st.just(5)))
+def test_shape_of_equals_the_python_reference(op: Any, ns: Any, command: Any, orig: Any) -> None:
+    _same_shape_of(op, ns, command, orig)
+
+
+@pytest.mark.parametrize(
+    ("op", "ns", "command", "orig"),
+    [
+        ("remove", "a.b", {"a": 1}, None), ("delete", "a.b", {"delete": "b", "deletes": []}, None),
+        ("delete", "a.b", {"q": {"a": 1}, "limit": 1}, None), ("remove", "a.b", {1: 2}, None),
+        ("remove", "a.b", {}, None), (None, "a.b", {"getMore": 5, "collection": "b"}, {"find": "b", "filter": {"x": 1}}),
+        (None, "a.b", {"getMore": 5}, {}), (None, "a.b", {"getMore": 5}, {"aggregate": "b", "pipeline": [{"$match": {}}]}),
+        ("getmore", None, None, {"Find": "b", "tailable": True, "awaitData": True}), ("insert", "a.b", {}, None),
+        ("insert", "a.b", {"insert": "b"}, None), (None, "a.b", {"isMaster": 1}, None), (None, "a.b", {"FIND": "b"}, None),
+        (None, "a.b", {"getMore": 1}, {"query": {"a": 1}, "orderby": {"b": 1}}), (None, "a.b", {"getMore": 1}, {" ": 1}),
+        (None, "a.b", {"find ": "b"}, None), (None, "a.b", {"fïnd": "b"}, None), (5, "a.b", {"find": "b"}, None),
+        (None, 5, {"find": "b"}, None), (None, "a.b", _Dict(find="b"), None), (None, "a.b", {"getMore": 1}, _Dict(find="b")),
+        (None, "a.b", {"find": "b", "sort": {"a": math.inf}}, None),
+    ],
+    ids=repr,
+)
+def test_shape_of_on_known_operations(op: Any, ns: Any, command: Any, orig: Any) -> None:
+    _same_shape_of(op, ns, command, orig)
+
+
+_STAMP_PARTS = st.tuples(
+    st.sampled_from(["2024-03-11T01:00", "2024-03-11T01:01", "1999-12-31T23:59", "2024-02-29T12:30", "2024-03-11T0١:00"]),
+    st.sampled_from([":00", ":07", ":59", ":60", ":6x", ":٣1", "", ":0"]),
+    st.sampled_from([".367", ".000", ".999", ".36", ".3671", "", ".36x", ".١23", ".367123"]),
+    st.sampled_from(["+00:00", "Z", "-05:30", "+14:00", "", "+0000", "z", "X"]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_STAMP_PARTS)
+def test_log_date_equals_the_python_reference(parts: tuple[str, ...]) -> None:
+    value = {"$date": "".join(parts)}
+    ref = _outcome(lambda v, _: mongodb._log_date_py(v), value, None)  # fills the minute cache …
+    assert _outcome(lambda v, _: _speedups.log_date(v), value, None) == ref  # … which C reads
+    assert _outcome(lambda v, _: _speedups.log_date(v), value, None) == ref
+    assert ref == _outcome(lambda v, _: mongodb._date(v), value, None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, 5, "2024-03-11T01:00:00.367+00:00", {}, {"$date": 1710118800367}, {"$date": {"$numberLong": "1710118800367"}},
+     {"$date": None}, {"$date": "2024-03-11T01:00:00.367+00:00", "x": 1}, _Dict({"$date": "2024-03-11T01:00:00.367Z"}),
+     {"$date": _Str("2024-03-11T01:00:00.367Z")}, {"$date": "2024-03-11T01:00:00.367+00:00 "}],
+    ids=repr,
+)
+def test_log_date_on_other_values(value: Any) -> None:
+    mongodb._log_date_py({"$date": "2024-03-11T01:00:00.367+00:00"})
+    mongodb._log_date_py({"$date": "2024-03-11T01:00:00.367Z"})
+    assert _outcome(lambda v, _: _speedups.log_date(v), value, None) == _outcome(lambda v, _: mongodb._log_date_py(v), value, None)
+
+
+def test_log_date_reads_the_cache_only_within_exact_double_range() -> None:
+    """A cached start the reference did not compute (only a test puts one there) beyond 2**53 microseconds: C
+    hands it to Python's int / int instead of dividing doubles."""
+    key = "9999-01-01T00:00+00:00"
+    stamp = {"$date": "9999-01-01T00:00:01.001+00:00"}
+    saved = mongodb._MINUTE_STARTS.get(key)
+    try:
+        for start in (2**53 - 2_000_000, 2**53 - 1_001_000, 2**53 - 1_000_999, 2**60 + 1, -(2**53) + 5, 10**30):
+            mongodb._MINUTE_STARTS[key] = start
+            assert _speedups.log_date(stamp) == mongodb._log_date_py(stamp) == (start + 1_001_000) / 1_000_000
+    finally:
+        if saved is None:
+            mongodb._MINUTE_STARTS.pop(key, None)
+        else:
+            mongodb._MINUTE_STARTS[key] = saved
+
+
+def test_shape_of_and_log_date_have_no_reference_leaks() -> None:
+    cmd = {"find": "c", "filter": {"a": 1}}
+    orig = {"find": "c", "filter": {"b": {"$gt": 1}}, "tailable": True}
+    bare = {"a": 1}
+    stamp = {"$date": "2024-03-11T01:00:00.367+00:00"}
+    watched = [cmd, orig, bare, stamp, stamp["$date"], "shop.orders", "remove", None]
+    _speedups.shape_of(None, "shop.orders", cmd, orig)
+    _speedups.log_date(stamp)
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(3000):
+        _speedups.shape_of(None, "shop.orders", cmd, orig)
+        _speedups.shape_of("getmore", "shop.orders", {"getMore": 1}, orig)
+        _speedups.shape_of("remove", "shop.orders", bare, None)
+        _speedups.shape_of("remove", None, None, None)
+        _speedups.log_date(stamp)
+        _speedups.log_date({"$date": "x"})
+    assert [sys.getrefcount(x) for x in watched] == before
+
+
 def _gen():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -389,6 +504,7 @@ def test_every_generated_command_shapes_the_same(json_log: Path) -> None:
                 _same(doc, None)
                 for op in (None, attr.get("type"), "query", "getmore"):
                     _same_command(doc, op)
+                    _same_shape_of(op, attr.get("ns"), doc, attr.get("originatingCommand"))
                 n += 1
     assert n > 1000
 
@@ -398,12 +514,12 @@ def test_generated_log_same_digest_in_process(json_log: Path, monkeypatch: pytes
         d = digest_inputs([str(json_log)], options=Options(top=0), workers=1)
         return [dataclasses.asdict(s) for s in d.shapes]
 
-    from casework.diagnostics.slowlog import mongodb
-
     with_c = shapes()
     monkeypatch.setattr(mongodb_shape, "shape_text", _shape_text_py)
     monkeypatch.setattr(mongodb_shape, "command_shape", _command_shape_py)
     monkeypatch.setattr(mongodb, "command_shape", _command_shape_py)
+    monkeypatch.setattr(mongodb, "_shape_of", mongodb._shape_of_py)
+    monkeypatch.setattr(mongodb, "_log_date", mongodb._log_date_py)
     pure = shapes()
     assert len(with_c) >= 100 and with_c == pure
 
@@ -413,7 +529,9 @@ def test_environment_switch_gives_the_same_digest(json_log: Path) -> None:
     for flag in ("0", "1"):
         env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
         probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import mongodb_shape as m; "
-                                "print(m.shape_text is m._shape_text_py and m.command_shape is m._command_shape_py)"], env=env, capture_output=True, text=True,
+                                "import casework.diagnostics.slowlog.mongodb as j; "
+                                "print(m.shape_text is m._shape_text_py and m.command_shape is m._command_shape_py "
+                                "and j._shape_of is j._shape_of_py and j._log_date is j._log_date_py)"], env=env, capture_output=True, text=True,
                                check=True)
         assert probe.stdout.strip() == ("False" if flag == "0" else "True")
         run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(json_log), "--format", "json", "--top",

@@ -62,6 +62,10 @@ def test_extension_is_in_use() -> None:
 
     assert mongodb_shape.shape_text is _speedups.shape_text
     assert mongodb_shape.command_shape is _speedups.command_shape
+    from casework.diagnostics.slowlog import mongodb
+
+    assert mongodb._shape_of is _speedups.shape_of
+    assert mongodb._log_date is _speedups.log_date
 
 
 @settings(max_examples=1500, deadline=None)

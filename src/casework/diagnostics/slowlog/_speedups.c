@@ -1268,6 +1268,8 @@ static int command_part(Buf *b, PyObject *part, PyObject *value)
     return buf_call(b, SHAPE_RENDER, value, part); /* a subclass: shape_text's own fallback */
 }
 
+static PyObject *command_shape_impl(PyObject *command, PyObject *op);
+
 static PyObject *command_shape(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *command, *op = Py_None;
@@ -1289,6 +1291,12 @@ static PyObject *command_shape(PyObject *self, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_RuntimeError, "command_shape: command_setup()/shape_setup() have not been called");
         return NULL;
     }
+    return command_shape_impl(command, op);
+}
+
+/* (name, text) of command_shape(command, op=op) */
+static PyObject *command_shape_impl(PyObject *command, PyObject *op)
+{
     if (!PyDict_CheckExact(command) || (op != Py_None && !PyUnicode_CheckExact(op)))
         return command_py(command, op);
     if (PyDict_GET_SIZE(command) == 0) {
@@ -1444,6 +1452,227 @@ static PyObject *command_setup(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- mongodb._shape_of_py and mongodb._log_date_py in C ------------------------------------------------------ *
+ *
+ * shape_of(op, ns, command, orig) == _shape_of_py(...) (operation, fingerprint) for op None or a str, ns None or
+ * a str, command a dict (or not one: then {}) whose first key is a str; anything else goes to the reference.
+ * log_date(value) == _log_date_py(value) for mongod's own stamps whose minute is cached ("<minute>:SS.mmm<zone>",
+ * 24 or 29 ASCII characters), computed as the reference computes it: (start + sec + ms) / 1_000_000 in integers,
+ * then one division, which for |n| < 2**53 is the double division int / int does; everything else (and a minute
+ * not cached yet) goes to the reference, which fills the cache. mongodb_setup() hands over the known operations,
+ * the minute cache (the very dict the reference fills) and the two references, when mongodb is imported. */
+
+static PyObject *KNOWN_OPS, *SHAPE_OF_PY, *MINUTE_STARTS, *LOG_DATE_PY, *S_INSERT, *S_DATE;
+
+/* f"{a} {b} {c}".rstrip() for str a, b, c */
+static PyObject *join3_rstrip(PyObject *a, PyObject *b, PyObject *c)
+{
+    Buf buf = {NULL, 0, 0};
+    PyObject *res = NULL;
+    if (buf_str(&buf, a) == 0 && buf_ch(&buf, ' ') == 0 && buf_str(&buf, b) == 0 && buf_ch(&buf, ' ') == 0 &&
+        buf_str(&buf, c) == 0) {
+        Py_ssize_t e = buf.n;
+        while (e > 0 && Py_UNICODE_ISSPACE(buf.p[e - 1]))
+            e--;
+        res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf.p, e);
+    }
+    PyMem_Free(buf.p);
+    return res;
+}
+
+static PyObject *shape_of(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "shape_of(op, ns, command, orig)");
+        return NULL;
+    }
+    if (SHAPE_OF_PY == NULL || COMMAND_PY == NULL || SHAPE_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "shape_of: mongodb_setup()/command_setup()/shape_setup() not called");
+        return NULL;
+    }
+    PyObject *op = args[0], *ns = args[1], *command = args[2], *orig = args[3];
+    if ((op != Py_None && !PyUnicode_CheckExact(op)) || (ns != Py_None && !PyUnicode_CheckExact(ns)) ||
+        (PyDict_Check(command) && !PyDict_CheckExact(command)) || (PyDict_Check(orig) && !PyDict_CheckExact(orig)))
+        return PyObject_Vectorcall(SHAPE_OF_PY, args, 4, NULL);
+    PyObject *cmd;
+    if (!PyDict_CheckExact(command)) {
+        cmd = PyDict_New();
+        if (cmd == NULL)
+            return NULL;
+    } else {
+        cmd = command;
+        Py_INCREF(cmd);
+    }
+    PyObject *name_shape = NULL, *name = NULL, *shape = NULL, *lower = NULL, *operation = NULL, *res = NULL;
+    int is_remove = op != Py_None && (str_eq(op, S_REMOVE) || str_eq(op, S_DELETE));
+    if (is_remove && PyDict_GET_SIZE(cmd) > 0) {
+        int has_q = PyDict_Contains(cmd, S_Q);
+        if (has_q < 0)
+            goto done;
+        if (!has_q) {
+            Py_ssize_t pos = 0;
+            PyObject *first, *v;
+            PyDict_Next(cmd, &pos, &first, &v);
+            if (!PyUnicode_CheckExact(first)) {
+                res = PyObject_Vectorcall(SHAPE_OF_PY, args, 4, NULL);
+                goto done;
+            }
+            if (!str_eq(first, S_DELETE)) { /* legacy ops log the bare filter */
+                PyObject *wrapped = PyDict_New();
+                if (wrapped == NULL || PyDict_SetItem(wrapped, S_Q, cmd) < 0) {
+                    Py_XDECREF(wrapped);
+                    goto done;
+                }
+                Py_SETREF(cmd, wrapped);
+            }
+        }
+    }
+    name_shape = command_shape_impl(cmd, op);
+    if (name_shape == NULL)
+        goto done;
+    if (!PyTuple_CheckExact(name_shape) || PyTuple_GET_SIZE(name_shape) != 2 ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(name_shape, 0)) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(name_shape, 1))) {
+        res = PyObject_Vectorcall(SHAPE_OF_PY, args, 4, NULL); /* not what a plain command gives: the reference */
+        goto done;
+    }
+    name = PyTuple_GET_ITEM(name_shape, 0);
+    shape = PyTuple_GET_ITEM(name_shape, 1);
+    Py_INCREF(name);
+    Py_INCREF(shape);
+    lower = lower_str(name);
+    if (lower == NULL)
+        goto done;
+    int known = PySet_Contains(KNOWN_OPS, lower);
+    if (known < 0)
+        goto done;
+    operation = known ? lower : name;
+    Py_INCREF(operation);
+    if (str_eq(operation, S_GETMORE) || (op != Py_None && str_eq(op, S_GETMORE))) {
+        Py_SETREF(operation, Py_NewRef(S_GETMORE));
+        if (PyDict_Check(orig) && PyDict_GET_SIZE(orig) > 0) {
+            PyObject *orig_ns = command_shape_impl(orig, S_QUERY);
+            if (orig_ns == NULL)
+                goto done;
+            if (!PyTuple_CheckExact(orig_ns) || PyTuple_GET_SIZE(orig_ns) != 2 ||
+                !PyUnicode_CheckExact(PyTuple_GET_ITEM(orig_ns, 0)) ||
+                !PyUnicode_CheckExact(PyTuple_GET_ITEM(orig_ns, 1))) {
+                Py_DECREF(orig_ns);
+                res = PyObject_Vectorcall(SHAPE_OF_PY, args, 4, NULL);
+                goto done;
+            }
+            PyObject *orig_lower = lower_str(PyTuple_GET_ITEM(orig_ns, 0));
+            if (orig_lower == NULL) {
+                Py_DECREF(orig_ns);
+                goto done;
+            }
+            /* f"{orig_name.lower()} {orig_shape}".rstrip() */
+            Buf buf = {NULL, 0, 0};
+            PyObject *joined = NULL;
+            if (buf_str(&buf, orig_lower) == 0 && buf_ch(&buf, ' ') == 0 && buf_str(&buf, PyTuple_GET_ITEM(orig_ns, 1)) == 0) {
+                Py_ssize_t e = buf.n;
+                while (e > 0 && Py_UNICODE_ISSPACE(buf.p[e - 1]))
+                    e--;
+                joined = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf.p, e);
+            }
+            PyMem_Free(buf.p);
+            Py_DECREF(orig_lower);
+            Py_DECREF(orig_ns);
+            if (joined == NULL)
+                goto done;
+            Py_SETREF(shape, joined);
+        }
+    } else if (op != Py_None && str_eq(op, S_INSERT) && PyUnicode_GET_LENGTH(shape) == 0) {
+        Py_SETREF(operation, Py_NewRef(S_INSERT));
+    }
+    /* fingerprint(op=operation, ns=ns, shape=shape): f"{op} {ns or '?'} {shape}".rstrip() */
+    PyObject *fp = join3_rstrip(operation, (ns == Py_None || PyUnicode_GET_LENGTH(ns) == 0) ? PLACEHOLDER : ns, shape);
+    if (fp == NULL)
+        goto done;
+    res = PyTuple_Pack(2, operation, fp);
+    Py_DECREF(fp);
+done:
+    Py_XDECREF(operation);
+    Py_XDECREF(lower);
+    Py_XDECREF(shape);
+    Py_XDECREF(name);
+    Py_XDECREF(name_shape);
+    Py_DECREF(cmd);
+    return res;
+}
+
+static inline int dec_digit(Py_UCS1 c) { return c >= '0' && c <= '9' ? c - '0' : -1; }
+
+static PyObject *log_date(PyObject *self, PyObject *value)
+{
+    if (LOG_DATE_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "log_date: mongodb_setup() has not been called");
+        return NULL;
+    }
+    if (!PyDict_CheckExact(value))
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    PyObject *text = PyDict_GetItemWithError(value, S_DATE);
+    if (text == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    }
+    if (!PyUnicode_CheckExact(text) || !PyUnicode_IS_ASCII(text))
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    if (!((n == 29 || n == 24) && s[16] == ':' && s[19] == '.'))
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    int s1 = dec_digit(s[17]), s2 = dec_digit(s[18]), m1 = dec_digit(s[20]), m2 = dec_digit(s[21]), m3 = dec_digit(s[22]);
+    if (s1 < 0 || s2 < 0 || s1 * 10 + s2 >= 60 || m1 < 0 || m2 < 0 || m3 < 0)
+        return PyObject_CallOneArg(LOG_DATE_PY, value); /* not in _SECONDS / _MILLIS */
+    /* _MINUTE_STARTS.get(text[:16] + text[23:]) */
+    PyObject *key = PyUnicode_New(16 + (n - 23), 127);
+    if (key == NULL)
+        return NULL;
+    Py_UCS1 *k = PyUnicode_1BYTE_DATA(key);
+    memcpy(k, s, 16);
+    memcpy(k + 16, s + 23, (size_t)(n - 23));
+    PyObject *start = PyDict_GetItemWithError(MINUTE_STARTS, key);
+    Py_DECREF(key);
+    if (start == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return PyObject_CallOneArg(LOG_DATE_PY, value); /* not cached yet: the reference reads and caches it */
+    }
+    if (!PyLong_CheckExact(start))
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    int overflow = 0;
+    long long st = PyLong_AsLongLongAndOverflow(start, &overflow);
+    if (st == -1 && PyErr_Occurred())
+        return NULL;
+    const long long lim = 1LL << 53;
+    long long add = (long long)(s1 * 10 + s2) * 1000000 + (long long)(m1 * 100 + m2 * 10 + m3) * 1000;
+    if (overflow || st >= lim || st <= -lim || st + add >= lim || st + add <= -lim)
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    return PyFloat_FromDouble((double)(st + add) / 1000000.0);
+}
+
+/* mongodb_setup(known_ops, shape_of_py, minute_starts, log_date_py) */
+static PyObject *mongodb_setup(PyObject *self, PyObject *args)
+{
+    PyObject *ops, *sp, *ms, *ld;
+    if (!PyArg_ParseTuple(args, "O!OO!O:mongodb_setup", &PyFrozenSet_Type, &ops, &sp, &PyDict_Type, &ms, &ld))
+        return NULL;
+    if (!PyCallable_Check(sp) || !PyCallable_Check(ld)) {
+        PyErr_SetString(PyExc_TypeError, "mongodb_setup: the references must be callable");
+        return NULL;
+    }
+    Py_INCREF(ops);
+    Py_INCREF(sp);
+    Py_INCREF(ms);
+    Py_INCREF(ld);
+    Py_XSETREF(KNOWN_OPS, ops);
+    Py_XSETREF(SHAPE_OF_PY, sp);
+    Py_XSETREF(MINUTE_STARTS, ms);
+    Py_XSETREF(LOG_DATE_PY, ld);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -1464,6 +1693,9 @@ static PyMethodDef methods[] = {
     {"command_shape", (PyCFunction)(void (*)(void))command_shape, METH_FASTCALL | METH_KEYWORDS,
      "mongodb_shape._command_shape_py(command, *, op=None) in C"},
     {"command_setup", command_setup, METH_VARARGS, "command_setup(command_parts, flag_keys, command_py)"},
+    {"shape_of", (PyCFunction)(void (*)(void))shape_of, METH_FASTCALL, "mongodb._shape_of_py(op, ns, command, orig) in C"},
+    {"log_date", log_date, METH_O, "mongodb._log_date_py(value) in C for cached minutes"},
+    {"mongodb_setup", mongodb_setup, METH_VARARGS, "mongodb_setup(known_ops, shape_of_py, minute_starts, log_date_py)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1480,9 +1712,9 @@ PyMODINIT_FUNC PyInit__speedups(void)
     if (ADMIN == NULL || ZERO == NULL || PLACEHOLDER == NULL)
         return NULL;
     static const char *const words[] = {"command", "", "update", "remove", "delete", "query", "q", "u", "updates",
-                                        "deletes", "getmore"};
+                                        "deletes", "getmore", "insert", "$date"};
     PyObject **slots[] = {&S_COMMAND, &S_EMPTY, &S_UPDATE, &S_REMOVE, &S_DELETE, &S_QUERY, &S_Q, &S_U, &S_UPDATES,
-                          &S_DELETES, &S_GETMORE};
+                          &S_DELETES, &S_GETMORE, &S_INSERT, &S_DATE};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         *slots[i] = PyUnicode_InternFromString(words[i]);
         if (*slots[i] == NULL)

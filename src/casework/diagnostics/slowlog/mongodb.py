@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from casework.diagnostics.report import Finding, Severity
-from casework.diagnostics.slowlog import mongodb_text
+from casework.diagnostics.slowlog import mongodb_text, speedups
 from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape, detect_and_number
 from casework.diagnostics.slowlog.mongodb_internal import OPLOG_TAILING, classify
 from casework.diagnostics.slowlog.mongodb_shape import (
@@ -164,8 +164,10 @@ _SECONDS = {f"{i:02d}": i * 1_000_000 for i in range(60)}  # "07" -> µs: ASCII 
 _MILLIS = {f"{i:03d}": i * 1000 for i in range(1000)}
 
 
-def _log_date(value: Any) -> float | None:
-    """``_date(value)`` for a 4.4+ log's ``"t"``, from a per-minute cache."""
+def _log_date_py(value: Any) -> float | None:
+    """``_date(value)`` for a 4.4+ log's ``"t"``, from a per-minute cache. The reference of the C ``log_date``
+    (``_speedups.c``), used instead when the extension is in use: that one reads cached minutes and calls this
+    for the rest."""
     if type(value) is dict:
         text = value.get("$date")
         if type(text) is str:
@@ -221,8 +223,9 @@ _KNOWN_OPS = frozenset(
 )
 
 
-def _shape_of(op: str | None, ns: str | None, command: Any, orig: Any) -> tuple[str, str]:
-    """(operation, fingerprint) of one operation from its command and the getMore's originating command."""
+def _shape_of_py(op: str | None, ns: str | None, command: Any, orig: Any) -> tuple[str, str]:
+    """(operation, fingerprint) of one operation from its command and the getMore's originating command. The
+    reference of the C ``shape_of`` (``_speedups.c``), used instead when the extension is in use."""
     if not isinstance(command, dict):
         command = {}
     if (
@@ -244,6 +247,14 @@ def _shape_of(op: str | None, ns: str | None, command: Any, orig: Any) -> tuple[
     elif op == "insert" and not shape:
         operation = "insert"
     return operation, fingerprint(op=operation, ns=ns, shape=shape)
+
+
+_shape_of = _shape_of_py
+_log_date = _log_date_py
+if speedups.ext is not None:
+    speedups.ext.mongodb_setup(_KNOWN_OPS, _shape_of_py, _MINUTE_STARTS, _log_date_py)
+    _shape_of = speedups.ext.shape_of
+    _log_date = speedups.ext.log_date
 
 
 def _client_host(remote: Any) -> str | None:
