@@ -108,3 +108,42 @@ def test_parallel_digest_equals_sequential_on_a_generated_log(json_log: Path, mo
 
     assert len(seq.shapes) >= 100 and key(seq) == key(par)
     assert seq.summary["entries"] == par.summary["entries"]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+@pytest.mark.parametrize("sizes", [[5], [8, 8, 8, 8, 8, 8, 8, 8, 6, 4, 3, 2, 2, 1], [1] * 40, [100, 1, 1, 1], [0, 3, 0, 3]])
+def test_tasks_cover_the_chunks_in_order_with_guided_sizes(sizes: list[int], workers: int) -> None:
+    cuts = [0]
+    for n in sizes:
+        cuts.append(cuts[-1] + n)
+    chunks = list(zip(cuts[:-1], cuts[1:], strict=True))
+    tasks = pipeline.plan_tasks(chunks, workers=workers)
+    assert [i for task in tasks for i in task] == list(range(len(chunks)))
+    assert all(tasks)
+    left = cuts[-1]
+    for task in tasks:
+        got = sum(sizes[i] for i in task)
+        want = max(1, left // (workers * 2))
+        assert got >= want or task[-1] == len(chunks) - 1  # enough, or the last chunks
+        assert got - sizes[task[-1]] < want  # and no chunk more than that
+        left -= got
+
+
+def test_worker_task_merges_its_chunks_as_the_parent_would(json_log: Path) -> None:
+    size = json_log.stat().st_size
+    data = json_log.read_bytes()
+    from casework.diagnostics.slowlog import mongodb
+
+    a = mongodb.chunk_start(data[size // 3 :]) + size // 3
+    b = mongodb.chunk_start(data[2 * size // 3 :]) + 2 * size // 3
+    ranges = [(0, a, 10), (a, b, 11), (b, size, 12)]
+    grouped, lines = pipeline._digest_chunks(str(json_log), "x", ranges, "mongodb", "mongodb-json", Options(top=0))
+    parent = Partial()
+    singles = []
+    for start, end, order in ranges:
+        part, n = pipeline._digest_chunk(str(json_log), "x", start, end, "mongodb", "mongodb-json", Options(top=0), order)
+        singles.append(n)
+        parent.merge(pickle.loads(pickle.dumps(part)))
+    assert lines == singles and sum(lines) == data.count(b"\n")
+    _assert_same_aggs(grouped, parent)
+    assert grouped.entries == parent.entries and grouped.stats == parent.stats
