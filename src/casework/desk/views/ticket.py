@@ -26,9 +26,9 @@ from casework.desk.views.ticket_html import (
     fields_html,
     timeline_html,
     unbound_fields_html,
-    url_for,
 )
 from casework.desk.views.timeline import SUMMARIES, build_timeline
+from casework.desk.views.urlcache import url_for
 
 FORMS = {
     "reply": ReplyForm,

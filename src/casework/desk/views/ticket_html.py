@@ -6,7 +6,8 @@ widget templates: one template render per field) and the rest of the page templa
 Here the timeline is one f-string per event, the page's content block (:func:`content_html`) a few f-strings
 (words translated once per process and language, everything from the database escaped), an unbound form's HTML
 is rendered by the template once per process and language and then reused (it does not depend on the request:
-the CSRF token is outside ``_fields.html``), and the page's URLs come from one ``reverse`` per URL name.
+the CSRF token is outside ``_fields.html``), and the page's URLs come from one ``reverse`` per URL name
+(``urlcache.py``).
 ``tests/test_ticket_page_render.py`` compares the whole page with the template it replaced
 (``tests/data/ticket_page/ticket_reference.html``) and each part with the template it stands for.
 """
@@ -21,7 +22,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model
 from django.template.defaultfilters import linebreaksbr, timeuntil_filter
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
@@ -97,26 +97,6 @@ def unbound_fields_html(form_class: type[forms.Form], *, key: tuple[Any, ...] = 
             _FIELDS.clear()
         html = _FIELDS[full_key] = fields_html(form)
     return html
-
-
-# URL makers by (script prefix, URL name, the other arguments): ``reverse`` once, then string joins.
-_URLS: dict[tuple[Any, ...], Callable[[str], str]] = {}
-_REF_MARKER = "REF0MARKER"
-
-
-def url_for(name: str, ref: str = "", *args: str) -> str:
-    """``{% url name ref *args %}`` (``{% url name %}`` without a ref) for a ticket ref ([A-Za-z0-9]: nothing to
-    quote), escaped as the tag writes it into a page."""
-    key = (get_script_prefix(), name, *args)
-    maker = _URLS.get(key)
-    if maker is None:
-        if ref:
-            head, tail = reverse(name, args=[_REF_MARKER, *args]).split(_REF_MARKER)
-        else:
-            head, tail = reverse(name, args=list(args) or None), ""
-        head, tail = conditional_escape(head), conditional_escape(tail)
-        maker = _URLS[key] = lambda r: f"{head}{r}{tail}"
-    return mark_safe(maker(ref))
 
 
 # Words of the page by (language, msgid), translated and escaped once per process, and the labels of a model
