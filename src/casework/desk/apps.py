@@ -10,5 +10,6 @@ class DeskConfig(AppConfig):
 
     def ready(self) -> None:
         # Signal receivers: the live SLA state follows every ticket event.
+        from casework.desk import pgtime  # noqa: F401  (PostgreSQL timestamps read in C)
         from casework.desk.library import receivers as _library  # noqa: F401  (the case library's index)
         from casework.desk.sla import receivers  # noqa: F401
