@@ -1,17 +1,21 @@
 """In-process CPU per request of the desk's hot URLs (the bench's own URLs and user), for profiling.
 
     .venv/bin/python bench/desk_profile.py [--backend postgres|sqlite] [--n 150] [--only NAME] [--profile NAME]
+                                           [--distribution] [--instructions]
 
 Calls Django's WSGI handler directly (no HTTP server, no client), after ``desk_scale_bench.py`` has filled the
 database. Prints, per URL, the Python CPU ms per request of this process and — on PostgreSQL — the CPU of this
 connection's backend read from ``/proc`` (PostgreSQL runs on this machine). ``--profile NAME`` writes a cProfile
-of that URL to ``/tmp/desk_profile.out`` and prints the top functions. Not a test: numbers only.
+of that URL to ``/tmp/desk_profile.out`` and prints the top functions; ``--distribution`` the spread of the
+per-request times and the garbage collector's passes; ``--instructions`` instructions per request (perf stat, where
+the machine supports it). Not a test: numbers only.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -52,12 +56,35 @@ def _perf_stop(proc: subprocess.Popen[str]) -> float:
     raise SystemExit(f"perf stat gave no instruction count: {err.strip()}")
 
 
+class _GcTimer:
+    """A ``gc.callbacks`` entry: collections by generation and their total time."""
+
+    def __init__(self) -> None:
+        self.passes = [0, 0, 0]
+        self.ms = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.passes[info["generation"]] += 1
+            self.ms += (time.perf_counter() - self._start) * 1000
+
+
+def _quantile(sorted_ms: list[float], f: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(f * len(sorted_ms)))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--n", type=int, default=150)
     parser.add_argument("--only", default="")
     parser.add_argument("--profile", default="")
+    parser.add_argument("--distribution", action="store_true",
+                        help="also print the spread of per-request wall times (p50/p95/p99/max) and the GC passes:"
+                             " what, besides the mean, makes a load test's p95")
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions per request with perf stat (Python + PostgreSQL backend)")
     args = parser.parse_args()
@@ -108,8 +135,16 @@ def main() -> None:
         pg0, cpu0, wall0 = _backend_cpu(pid), time.process_time(), time.perf_counter()
         if prof:
             prof.enable()
+        walls: list[float] = []
+        gc_timer = _GcTimer()
+        if args.distribution:
+            gc.callbacks.append(gc_timer)
         for i in range(args.n):
+            t0 = time.perf_counter()
             call(paths[i % len(paths)], headers)
+            walls.append(time.perf_counter() - t0)
+        if args.distribution:
+            gc.callbacks.remove(gc_timer)
         if prof:
             prof.disable()
         cpu = (time.process_time() - cpu0) * 1000 / args.n
@@ -117,6 +152,11 @@ def main() -> None:
         wall = (time.perf_counter() - wall0) * 1000 / args.n
         instr = f"  {_perf_stop(perf) / args.n / 1e6:7.2f} M instructions" if perf else ""
         print(f"{name:32s} python {cpu:6.2f} ms  pg {pg:5.2f} ms  total {cpu + pg:6.2f} ms  wall {wall:6.2f} ms{instr}")
+        if args.distribution:
+            ms = sorted(w * 1000 for w in walls)
+            p50, p95, p99 = (_quantile(ms, f) for f in (0.5, 0.95, 0.99))
+            print(f"{'':32s} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f}  max {ms[-1]:6.2f} ms;"
+                  f" GC passes by generation {gc_timer.passes}, {gc_timer.ms:.1f} ms in all")
         if prof:
             prof.dump_stats("/tmp/desk_profile.out")
             pstats.Stats(prof).sort_stats("tottime").print_stats(30)
