@@ -520,6 +520,9 @@ def test_generated_log_same_digest_in_process(json_log: Path, monkeypatch: pytes
     monkeypatch.setattr(mongodb, "command_shape", _command_shape_py)
     monkeypatch.setattr(mongodb, "_shape_of", mongodb._shape_of_py)
     monkeypatch.setattr(mongodb, "_log_date", mongodb._log_date_py)
+    from casework.diagnostics.slowlog import digest
+
+    monkeypatch.setattr(digest, "_agg_add", digest._Agg.add)
     pure = shapes()
     assert len(with_c) >= 100 and with_c == pure
 
@@ -529,10 +532,10 @@ def test_environment_switch_gives_the_same_digest(json_log: Path) -> None:
     for flag in ("0", "1"):
         env = {**os.environ, "CASEWORK_NO_SPEEDUPS": flag}
         probe = subprocess.run([sys.executable, "-c", "from casework.diagnostics.slowlog import mongodb_shape as m; "
-                                "import casework.diagnostics.slowlog.mongodb as j; "
+                                "import casework.diagnostics.slowlog.mongodb as j, casework.diagnostics.slowlog.digest as g; "
                                 "print(m.shape_text is m._shape_text_py and m.command_shape is m._command_shape_py "
-                                "and j._shape_of is j._shape_of_py and j._log_date is j._log_date_py)"], env=env, capture_output=True, text=True,
-                               check=True)
+                                "and j._shape_of is j._shape_of_py and j._log_date is j._log_date_py "
+                                "and g._agg_add is g._Agg.add)"], env=env, capture_output=True, text=True, check=True)
         assert probe.stdout.strip() == ("False" if flag == "0" else "True")
         run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(json_log), "--format", "json", "--top",
                               "0"], env=env, capture_output=True, text=True, check=True, cwd=ROOT)

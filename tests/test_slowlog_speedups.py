@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -58,6 +59,7 @@ def test_extension_is_in_use() -> None:
     from casework.diagnostics.slowlog import digest
 
     assert digest._add_counts is _speedups.add_counts
+    assert digest._agg_add is _speedups.agg_add
     from casework.diagnostics.slowlog import mongodb_shape
 
     assert mongodb_shape.shape_text is _speedups.shape_text
@@ -307,6 +309,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fastscan, "_pg_prefix", None)
         monkeypatch.setattr(fastscan, "_mysql_piece", None)
         monkeypatch.setattr(fastscan, "_operation", None)
+        monkeypatch.setattr(digest_module, "_agg_add", digest_module._Agg.add)
     fp_module._cache.clear()
     fp_module._raw_cache.clear()
     part = Partial()
@@ -358,3 +361,137 @@ def test_environment_switch_selects_the_pure_path(tmp_path: Path, generated: dic
                              env=env, capture_output=True, text=True, check=True, cwd=ROOT)
         out[flag] = json.loads(run.stdout)["shapes"]
     assert out["0"] == out["1"] and len(out["0"]) >= 100
+
+
+# --- _Agg.add in C (agg_add) ----------------------------------------------------------------------------------
+
+from casework.diagnostics.slowlog import digest as digest_module  # noqa: E402
+from casework.diagnostics.slowlog.entry import Entry  # noqa: E402
+
+_FLOATS = st.one_of(st.floats(min_value=-5, max_value=1e7, allow_nan=False), st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1.02, 2.5]))
+_ENTRY = st.builds(
+    Entry,
+    engine=st.just("mongodb"),
+    source=st.sampled_from(["a.log", "b.log"]),
+    line=st.integers(1, 10**6),
+    ts=st.one_of(st.none(), st.floats(min_value=-1e6, max_value=2e9, allow_nan=False), st.sampled_from([0.0, 59.999, 60.0])),
+    duration_ms=_FLOATS,
+    fingerprint=st.just("find x.y"),
+    example=st.sampled_from(["e1", "e2", "é"]),
+    namespace=st.one_of(st.none(), st.sampled_from(["x.y", "x.z"])),
+    db=st.one_of(st.none(), st.sampled_from(["x", "y", "é"])),
+    user=st.one_of(st.none(), st.integers(0, 130).map(str)),  # enough distinct values to trim
+    client=st.one_of(st.none(), st.integers(0, 300).map(str)),
+    operation=st.one_of(st.none(), st.sampled_from(["find", "getmore"])),
+    examined=st.one_of(st.none(), st.integers(0, 10**12), st.just(0)),
+    returned=st.one_of(st.none(), st.integers(-1, 10**6)),
+    lock_ms=st.one_of(st.none(), _FLOATS),
+    plan=st.one_of(st.none(), st.sampled_from(["", "COLLSCAN", "IXSCAN { a: 1 }"])),
+    internal=st.booleans(),
+    internal_reason=st.one_of(st.none(), st.sampled_from(["", "oplog-tailing", "ttl"])),
+    extra=st.dictionaries(st.sampled_from(["format", "keys_examined", "await_ms", "app"]),
+                          st.one_of(st.integers(-5, 10**6), _FLOATS, st.booleans(), st.text(max_size=3), st.none()),
+                          max_size=3),
+)
+# Values of types the C steps do not take (int durations and times, float counts, NaN, inf, a bool lock wait, …):
+# agg_add hands those entries to the Python method.
+_ODD_ENTRY = st.builds(
+    lambda e, field, value: (setattr(e, field, value), e)[1],
+    _ENTRY,
+    st.sampled_from(["duration_ms", "ts", "examined", "returned", "lock_ms", "plan", "internal", "extra"]),
+    st.sampled_from([3, -2, 0, 2.5, math.nan, math.inf, -math.inf, True, None, "x", 1e308, {"k": 1}]),
+)
+
+
+def _agg_state(agg) -> list:  # type: ignore[no-untyped-def]
+    out = []
+    for slot in digest_module._Agg.__slots__:
+        v = getattr(agg, slot)
+        out.append((slot, type(v), list(v.items()) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v)))
+    return out
+
+
+def _fold(add, entries: list[Entry]):  # type: ignore[no-untyped-def]
+    agg = digest_module._Agg(entries[0], 0)
+    outcomes = []
+    for i, e in enumerate(entries):
+        try:
+            add(agg, e, i % 3)
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the same exception is part of the contract
+            outcomes.append(type(exc))
+    return outcomes, _agg_state(agg)
+
+
+def _same_fold(entries: list[Entry]) -> None:
+    c = _fold(_speedups.agg_add, entries)
+    py = _fold(digest_module._Agg.add, entries)
+    assert repr(c) == repr(py)  # repr: NaN sums compare equal by their text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ENTRY, min_size=1, max_size=160))
+def test_agg_add_equals_the_python_method(entries: list[Entry]) -> None:
+    _same_fold(entries)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_ENTRY, _ODD_ENTRY), min_size=1, max_size=40))
+def test_agg_add_hands_other_types_to_the_python_method(entries: list[Entry]) -> None:
+    _same_fold(entries)
+
+
+def test_agg_add_coarsens_the_minute_table_and_trims_as_python() -> None:
+    import random
+
+    rng = random.Random(5)
+    entries = [Entry("mongodb", "a", i, rng.uniform(0, 3e6 * 60), rng.uniform(0.1, 5000), "fp", f"ex{i}",
+                     client=str(rng.randrange(400)), db=str(rng.randrange(120)), extra={"keys_examined": i})
+               for i in range(6000)]
+    c = _fold(_speedups.agg_add, entries)
+    assert c == _fold(digest_module._Agg.add, entries)
+    state = dict((slot, v) for slot, _t, v in c[1])
+    assert state["width"] > 60 and len(state["minute"]) <= digest_module.MINUTE_BUCKETS_MAX
+    assert [k for k, _ in state["clients"] if k == "other"] == ["other"]
+
+
+def test_agg_add_is_in_use_and_has_no_reference_leaks() -> None:
+    assert digest_module._agg_add is _speedups.agg_add
+    e = Entry("mongodb", "a.log", 5, 1710118800.5, 12.5, "fp", "ex", "x.y", "x", "u", "c", "find", 3, 1, 0.5, "COLLSCAN",
+              True, "ttl", {"keys_examined": 4, "app": "a"})
+    agg = digest_module._Agg(e, 0)
+    watched = [e, e.extra, e.ts, e.duration_ms, e.example, e.client, agg.buckets]
+    _speedups.agg_add(agg, e, 1)
+    agg.exact = None  # else it keeps a reference to each duration added
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(5000):
+        _speedups.agg_add(agg, e, 1)
+    assert [sys.getrefcount(x) for x in watched] == before
+    assert agg.count == 5001 and agg.sums["keys_examined"] == 4 * 5001
+
+
+def test_agg_add_folds_plain_entries_itself() -> None:
+    from collections import Counter
+
+    d = digest_module
+    calls: list[int] = []
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return d._Agg.add(*args)
+
+    e = Entry("mongodb", "a.log", 5, 1710118800.5, 12.5, "fp", "ex", "x.y", "x", "u", "c", "find", 3, 1, 0.5, "COLLSCAN",
+              True, "ttl", {"keys_examined": 4})
+    _speedups.agg_setup(d._Agg, Entry, Counter, spy, d._trim, d._ZERO, d.EXACT_MAX, d._TRIM_AT, d.MINUTE_BUCKETS_MAX,
+                        d._LOG_BASE)
+    try:
+        agg = d._Agg(e, 0)
+        for _ in range(10):
+            _speedups.agg_add(agg, e, 0)
+        assert calls == []
+        e.duration_ms = 5  # an int: the Python method
+        _speedups.agg_add(agg, e, 0)
+        assert calls == [1]
+    finally:
+        _speedups.agg_setup(d._Agg, Entry, Counter, d._Agg.add, d._trim, d._ZERO, d.EXACT_MAX, d._TRIM_AT,
+                            d.MINUTE_BUCKETS_MAX, d._LOG_BASE)

@@ -12,6 +12,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 
 static inline int is_num_start(Py_UCS4 c) { return (c >= '0' && c <= '9') || c == '+' || c == '-'; }
 
@@ -1673,6 +1674,298 @@ static PyObject *mongodb_setup(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- digest._Agg.add in C (agg_add) -------------------------------------------------------------------------- *
+ *
+ * agg_add(agg, e, order) == _Agg.add(agg, e, order) (digest._Agg._add_py), step for step, when every value has
+ * the type the parsers give (an exact Entry and _Agg; a finite float duration; a finite float or None for the
+ * time; None or an int for the counts; None or a float for the lock wait; exact Counters and dicts in the
+ * aggregate). Anything else is left to the Python method before anything changes. Arithmetic on Python values goes
+ * through the number protocol (the same operations as the Python code), float-only steps through C doubles (the
+ * same IEEE operations: +, <, >, math.log, math.floor); trimming a counter and coarsening the minute table call
+ * the Python helpers. agg_setup() hands over the types, the constants and the helpers when digest is imported. */
+
+static PyObject *AGG_TYPE, *ENTRY_TYPE, *COUNTER_TYPE, *AGG_ADD_PY, *AGG_TRIM, *AGG_ZERO, *ONE, *TWO;
+static long AGG_EXACT_MAX, AGG_TRIM_AT, AGG_MINUTES_MAX;
+static double AGG_LOG_BASE;
+
+enum {
+    A_COUNT, A_TOTAL, A_MIN, A_MAX, A_EXACT, A_BUCKETS, A_EXAMINED, A_RETURNED, A_LOCK, A_PLANS, A_INTERNAL,
+    A_REASONS, A_FIRST, A_LAST, A_DBS, A_USERS, A_CLIENTS, A_NAMESPACES, A_OPERATIONS, A_EXAMPLE, A_EXAMPLE_MS,
+    A_EXAMPLE_SOURCE, A_EXAMPLE_LINE, A_EXAMPLE_EXTRA, A_MINUTE, A_WIDTH, A_SUMS, A_N
+};
+static const char *const AGG_NAMES[A_N] = {
+    "count", "total", "min", "max", "exact", "buckets", "examined", "returned", "lock", "plans", "internal",
+    "reasons", "first", "last", "dbs", "users", "clients", "namespaces", "operations", "example", "example_ms",
+    "example_source", "example_line", "example_extra", "minute", "width", "sums"};
+static PyObject *AGG_KEYS[A_N];
+
+enum {
+    E_SOURCE, E_LINE, E_TS, E_DURATION, E_EXAMPLE, E_NAMESPACE, E_DB, E_USER, E_CLIENT, E_OPERATION, E_EXAMINED,
+    E_RETURNED, E_LOCK, E_PLAN, E_INTERNAL, E_REASON, E_EXTRA, E_N
+};
+static const char *const ENTRY_NAMES[E_N] = {
+    "source", "line", "ts", "duration_ms", "example", "namespace", "db", "user", "client", "operation", "examined",
+    "returned", "lock_ms", "plan", "internal", "internal_reason", "extra"};
+static PyObject *ENTRY_KEYS[E_N];
+static PyObject *S_COARSEN;
+
+static inline int is_finite_float(PyObject *x) { return PyFloat_CheckExact(x) && isfinite(PyFloat_AS_DOUBLE(x)); }
+static inline int is_none_or_exact_int(PyObject *x) { return x == Py_None || PyLong_CheckExact(x); }
+
+/* d[k] = d.get(k, 0) + 1 */
+static int count_in(PyObject *d, PyObject *k)
+{
+    PyObject *old = PyDict_GetItemWithError(d, k);
+    if (old == NULL && PyErr_Occurred())
+        return -1;
+    PyObject *n = old == NULL ? (Py_INCREF(ONE), ONE) : PyNumber_Add(old, ONE);
+    if (n == NULL)
+        return -1;
+    int rc = PyDict_SetItem(d, k, n);
+    Py_DECREF(n);
+    return rc;
+}
+
+/* self.x = self.x + v (an augmented assignment on an immutable value) */
+static int add_to(PyObject *agg, PyObject *name, PyObject *cur, PyObject *v)
+{
+    PyObject *n = PyNumber_InPlaceAdd(cur, v);
+    if (n == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(agg, name, n);
+    Py_DECREF(n);
+    return rc;
+}
+
+static int set_float(PyObject *agg, PyObject *name, double v)
+{
+    PyObject *f = PyFloat_FromDouble(v);
+    if (f == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(agg, name, f);
+    Py_DECREF(f);
+    return rc;
+}
+
+static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "agg_add(agg, entry, order)");
+        return NULL;
+    }
+    if (AGG_ADD_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "agg_add: agg_setup() has not been called");
+        return NULL;
+    }
+    PyObject *agg = args[0], *e = args[1], *order = args[2];
+    PyObject *a[A_N] = {NULL}, *v[E_N] = {NULL};
+    PyObject *res = NULL;
+    int i;
+    if ((PyObject *)Py_TYPE(agg) != AGG_TYPE || (PyObject *)Py_TYPE(e) != ENTRY_TYPE)
+        return PyObject_Vectorcall(AGG_ADD_PY, args, 3, NULL);
+    for (i = 0; i < E_N; i++) {
+        v[i] = PyObject_GetAttr(e, ENTRY_KEYS[i]);
+        if (v[i] == NULL)
+            goto done;
+    }
+    for (i = 0; i < A_N; i++) {
+        a[i] = PyObject_GetAttr(agg, AGG_KEYS[i]);
+        if (a[i] == NULL)
+            goto done;
+    }
+    /* what the C steps read must have the types they assume; else the Python method, before any change */
+    if (!is_finite_float(v[E_DURATION]) || !(v[E_TS] == Py_None || is_finite_float(v[E_TS])) ||
+        !is_none_or_exact_int(v[E_EXAMINED]) || !is_none_or_exact_int(v[E_RETURNED]) ||
+        !(v[E_LOCK] == Py_None || PyFloat_CheckExact(v[E_LOCK])) || !(v[E_PLAN] == Py_None || PyUnicode_CheckExact(v[E_PLAN])) ||
+        !PyBool_Check(v[E_INTERNAL]) || !(v[E_REASON] == Py_None || PyUnicode_CheckExact(v[E_REASON])) ||
+        !PyDict_CheckExact(v[E_EXTRA]) || !PyLong_CheckExact(a[A_COUNT]) || !PyFloat_CheckExact(a[A_TOTAL]) ||
+        !PyFloat_CheckExact(a[A_MIN]) || !PyFloat_CheckExact(a[A_MAX]) || !(a[A_EXACT] == Py_None || PyList_CheckExact(a[A_EXACT])) ||
+        !PyDict_CheckExact(a[A_BUCKETS]) || !PyFloat_CheckExact(a[A_EXAMPLE_MS]) || !PyDict_CheckExact(a[A_MINUTE]) ||
+        !PyLong_CheckExact(a[A_WIDTH]) || !PyDict_CheckExact(a[A_SUMS]) ||
+        !(a[A_FIRST] == Py_None || PyFloat_CheckExact(a[A_FIRST])) || !(a[A_LAST] == Py_None || PyFloat_CheckExact(a[A_LAST])))
+        goto python;
+    for (i = A_PLANS; i <= A_OPERATIONS; i++) {
+        if ((i == A_PLANS || i == A_REASONS || i >= A_DBS) && (PyObject *)Py_TYPE(a[i]) != COUNTER_TYPE)
+            goto python;
+    }
+    double ms = PyFloat_AS_DOUBLE(v[E_DURATION]);
+    /* self.count += 1; self.total += ms; min; max */
+    if (add_to(agg, AGG_KEYS[A_COUNT], a[A_COUNT], ONE) < 0 ||
+        set_float(agg, AGG_KEYS[A_TOTAL], PyFloat_AS_DOUBLE(a[A_TOTAL]) + ms) < 0)
+        goto done;
+    if (ms < PyFloat_AS_DOUBLE(a[A_MIN]) && PyObject_SetAttr(agg, AGG_KEYS[A_MIN], v[E_DURATION]) < 0)
+        goto done;
+    if (ms > PyFloat_AS_DOUBLE(a[A_MAX]) && PyObject_SetAttr(agg, AGG_KEYS[A_MAX], v[E_DURATION]) < 0)
+        goto done;
+    if (a[A_EXACT] != Py_None) {
+        if (PyList_GET_SIZE(a[A_EXACT]) < AGG_EXACT_MAX) {
+            if (PyList_Append(a[A_EXACT], v[E_DURATION]) < 0)
+                goto done;
+        } else if (PyObject_SetAttr(agg, AGG_KEYS[A_EXACT], Py_None) < 0) {
+            goto done;
+        }
+    }
+    /* b = _ZERO if ms <= 0 else floor(log(ms) / _LOG_BASE); buckets[b] = buckets.get(b, 0) + 1 */
+    PyObject *b = ms <= 0 ? (Py_INCREF(AGG_ZERO), AGG_ZERO) : PyLong_FromDouble(floor(log(ms) / AGG_LOG_BASE));
+    if (b == NULL)
+        goto done;
+    int rc = count_in(a[A_BUCKETS], b);
+    Py_DECREF(b);
+    if (rc < 0)
+        goto done;
+    if (v[E_EXAMINED] != Py_None && PyObject_IsTrue(v[E_EXAMINED]) &&
+        add_to(agg, AGG_KEYS[A_EXAMINED], a[A_EXAMINED], v[E_EXAMINED]) < 0)
+        goto done;
+    if (v[E_RETURNED] != Py_None && PyObject_IsTrue(v[E_RETURNED]) &&
+        add_to(agg, AGG_KEYS[A_RETURNED], a[A_RETURNED], v[E_RETURNED]) < 0)
+        goto done;
+    if (v[E_LOCK] != Py_None && PyFloat_AS_DOUBLE(v[E_LOCK]) != 0.0 &&
+        add_to(agg, AGG_KEYS[A_LOCK], a[A_LOCK], v[E_LOCK]) < 0)
+        goto done;
+    if (v[E_PLAN] != Py_None && PyUnicode_GET_LENGTH(v[E_PLAN]) > 0 && count_in(a[A_PLANS], v[E_PLAN]) < 0)
+        goto done; /* Counter: a missing key counts 0, as Counter.__missing__ gives */
+    if (v[E_INTERNAL] == Py_True) {
+        if (add_to(agg, AGG_KEYS[A_INTERNAL], a[A_INTERNAL], ONE) < 0)
+            goto done;
+        if (v[E_REASON] != Py_None && PyUnicode_GET_LENGTH(v[E_REASON]) > 0 && count_in(a[A_REASONS], v[E_REASON]) < 0)
+            goto done;
+    }
+    if (v[E_TS] != Py_None) {
+        double ts = PyFloat_AS_DOUBLE(v[E_TS]);
+        if ((a[A_FIRST] == Py_None || ts < PyFloat_AS_DOUBLE(a[A_FIRST])) && PyObject_SetAttr(agg, AGG_KEYS[A_FIRST], v[E_TS]) < 0)
+            goto done;
+        if ((a[A_LAST] == Py_None || ts > PyFloat_AS_DOUBLE(a[A_LAST])) && PyObject_SetAttr(agg, AGG_KEYS[A_LAST], v[E_TS]) < 0)
+            goto done;
+        /* key = int(ts // self.width): the number protocol, as the Python code */
+        PyObject *q = PyNumber_FloorDivide(v[E_TS], a[A_WIDTH]);
+        if (q == NULL)
+            goto done;
+        PyObject *key = PyNumber_Long(q);
+        Py_DECREF(q);
+        if (key == NULL)
+            goto done;
+        rc = count_in(a[A_MINUTE], key);
+        Py_DECREF(key);
+        if (rc < 0)
+            goto done;
+        if (PyDict_GET_SIZE(a[A_MINUTE]) > AGG_MINUTES_MAX) {
+            PyObject *w = PyNumber_Multiply(a[A_WIDTH], TWO);
+            if (w == NULL)
+                goto done;
+            PyObject *r = PyObject_CallMethodOneArg(agg, S_COARSEN, w);
+            Py_DECREF(w);
+            if (r == NULL)
+                goto done;
+            Py_DECREF(r);
+        }
+    }
+    static const int pairs[5][2] = {{E_DB, A_DBS}, {E_USER, A_USERS}, {E_CLIENT, A_CLIENTS},
+                                    {E_NAMESPACE, A_NAMESPACES}, {E_OPERATION, A_OPERATIONS}};
+    for (i = 0; i < 5; i++) {
+        PyObject *val = v[pairs[i][0]], *c = a[pairs[i][1]];
+        if (val == Py_None)
+            continue;
+        if (count_in(c, val) < 0)
+            goto done;
+        if (PyDict_GET_SIZE(c) > AGG_TRIM_AT) {
+            PyObject *r = PyObject_CallOneArg(AGG_TRIM, c);
+            if (r == NULL)
+                goto done;
+            Py_DECREF(r);
+        }
+    }
+    if (PyDict_GET_SIZE(v[E_EXTRA]) > 0) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *x;
+        while (PyDict_Next(v[E_EXTRA], &pos, &k, &x)) {
+            if (!(PyLong_Check(x) || PyFloat_Check(x)) || PyBool_Check(x))
+                continue;
+            /* sums[k] = sums.get(k, 0) + x */
+            Py_INCREF(k);
+            Py_INCREF(x);
+            PyObject *old = PyDict_GetItemWithError(a[A_SUMS], k), *n = NULL;
+            if (old != NULL || !PyErr_Occurred())
+                n = PyNumber_Add(old != NULL ? old : ZERO, x);
+            rc = n == NULL ? -1 : PyDict_SetItem(a[A_SUMS], k, n);
+            Py_XDECREF(n);
+            Py_DECREF(x);
+            Py_DECREF(k);
+            if (rc < 0)
+                goto done;
+        }
+    }
+    if (ms > PyFloat_AS_DOUBLE(a[A_EXAMPLE_MS])) {
+        PyObject *line = PyTuple_Pack(2, order, v[E_LINE]);
+        if (line == NULL)
+            goto done;
+        rc = PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_MS], v[E_DURATION]) < 0 ||
+             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE], v[E_EXAMPLE]) < 0 ||
+             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_SOURCE], v[E_SOURCE]) < 0 ||
+             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_LINE], line) < 0 ||
+             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_EXTRA], v[E_EXTRA]) < 0;
+        Py_DECREF(line);
+        if (rc)
+            goto done;
+    }
+    Py_INCREF(Py_None);
+    res = Py_None;
+    goto done;
+python:
+    res = PyObject_Vectorcall(AGG_ADD_PY, args, 3, NULL);
+done:
+    for (i = 0; i < E_N; i++)
+        Py_XDECREF(v[i]);
+    for (i = 0; i < A_N; i++)
+        Py_XDECREF(a[i]);
+    return res;
+}
+
+/* agg_setup(agg_type, entry_type, counter_type, add_py, trim, zero_bucket, exact_max, trim_at, minutes_max, log_base) */
+static PyObject *agg_setup(PyObject *self, PyObject *args)
+{
+    PyObject *at, *et, *ct, *add, *trim, *zero;
+    long exact_max, trim_at, minutes_max;
+    double log_base;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOO!llld:agg_setup", &PyType_Type, &at, &PyType_Type, &et, &PyType_Type, &ct,
+                          &add, &trim, &PyLong_Type, &zero, &exact_max, &trim_at, &minutes_max, &log_base))
+        return NULL;
+    if (!PyCallable_Check(add) || !PyCallable_Check(trim)) {
+        PyErr_SetString(PyExc_TypeError, "agg_setup: add_py and trim must be callable");
+        return NULL;
+    }
+    for (int i = 0; i < A_N; i++) {
+        if (AGG_KEYS[i] == NULL && (AGG_KEYS[i] = PyUnicode_InternFromString(AGG_NAMES[i])) == NULL)
+            return NULL;
+    }
+    for (int i = 0; i < E_N; i++) {
+        if (ENTRY_KEYS[i] == NULL && (ENTRY_KEYS[i] = PyUnicode_InternFromString(ENTRY_NAMES[i])) == NULL)
+            return NULL;
+    }
+    if (S_COARSEN == NULL && (S_COARSEN = PyUnicode_InternFromString("_coarsen")) == NULL)
+        return NULL;
+    if (ONE == NULL && (ONE = PyLong_FromLong(1)) == NULL)
+        return NULL;
+    if (TWO == NULL && (TWO = PyLong_FromLong(2)) == NULL)
+        return NULL;
+    Py_INCREF(at);
+    Py_INCREF(et);
+    Py_INCREF(ct);
+    Py_INCREF(add);
+    Py_INCREF(trim);
+    Py_INCREF(zero);
+    Py_XSETREF(AGG_TYPE, at);
+    Py_XSETREF(ENTRY_TYPE, et);
+    Py_XSETREF(COUNTER_TYPE, ct);
+    Py_XSETREF(AGG_ADD_PY, add);
+    Py_XSETREF(AGG_TRIM, trim);
+    Py_XSETREF(AGG_ZERO, zero);
+    AGG_EXACT_MAX = exact_max;
+    AGG_TRIM_AT = trim_at;
+    AGG_MINUTES_MAX = minutes_max;
+    AGG_LOG_BASE = log_base;
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -1696,6 +1989,9 @@ static PyMethodDef methods[] = {
     {"shape_of", (PyCFunction)(void (*)(void))shape_of, METH_FASTCALL, "mongodb._shape_of_py(op, ns, command, orig) in C"},
     {"log_date", log_date, METH_O, "mongodb._log_date_py(value) in C for cached minutes"},
     {"mongodb_setup", mongodb_setup, METH_VARARGS, "mongodb_setup(known_ops, shape_of_py, minute_starts, log_date_py)"},
+    {"agg_add", (PyCFunction)(void (*)(void))agg_add, METH_FASTCALL, "digest._Agg.add(agg, entry, order) in C"},
+    {"agg_setup", agg_setup, METH_VARARGS, "agg_setup(agg_type, entry_type, counter_type, add_py, trim, zero_bucket, "
+     "exact_max, trim_at, minutes_max, log_base)"},
     {NULL, NULL, 0, NULL},
 };
 

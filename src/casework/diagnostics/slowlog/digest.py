@@ -460,6 +460,10 @@ class _Agg:
         return self.max
 
 
+# _Agg.add in C when the extension is in use (``_speedups.agg_add``, the same steps for the types the parsers give;
+# it calls _Agg.add for anything else). Partial.add_entries folds with it.
+_agg_add: Callable[[_Agg, Entry, int], None] = _Agg.add
+
 _dict = dict
 _new_counter = Counter.__new__  # Counter(d) without Counter's Python-level __init__/update: same items, same order
 _dict_update = dict.update
@@ -535,6 +539,12 @@ def _trim(counter: Counter[str]) -> None:
     counter["other"] += other
 
 
+if speedups.ext is not None:
+    speedups.ext.agg_setup(_Agg, Entry, Counter, _Agg.add, _trim, _ZERO, EXACT_MAX, _TRIM_AT, MINUTE_BUCKETS_MAX,
+                           _LOG_BASE)
+    _agg_add = speedups.ext.agg_add
+
+
 @dataclass(slots=True)
 class Partial:
     """A digest in progress: shapes plus what the parsers saw. ``order`` tags where line numbers count from."""
@@ -563,7 +573,7 @@ class Partial:
                 agg = aggs.get(key)
                 if agg is None:
                     agg = aggs[key] = _Agg(e, order)
-                agg.add(e, order)
+                _agg_add(agg, e, order)
                 counts[engine] = counts.get(engine, 0) + 1
         finally:
             self.filtered_out += filtered
