@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.template import engines
+from django.templatetags.static import static
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
@@ -74,5 +75,7 @@ def test_pages_show_the_user_bar_and_home_link() -> None:
     assert '<span class="who" title="t0_page">Wang &lt;T0&gt; <span class="role">' in page
     assert f'<form action="{reverse("logout")}" method="post" class="logout"><input type="hidden"' in page
     assert 'name="next" value="/queue/?tab=mine"' in page
+    assert f'<link rel="stylesheet" href="{static("desk/desk.css")}">' in page
+    assert f'<script src="{static("desk/htmx.min.js")}" defer></script>' in page
     login = Client().get(reverse("login")).content.decode()
     assert 'class="who"' not in login and 'class="lang"' in login

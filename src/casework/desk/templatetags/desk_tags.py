@@ -7,12 +7,14 @@ from typing import Any
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from casework.desk.access import permissions
+from casework.desk.team.models import Role
 from casework.desk.views.urlcache import url_for
 
 register = template.Library()
@@ -72,6 +74,30 @@ def desk_url(name: str) -> SafeString:
     return url_for(name)
 
 
+_ROLE_LABELS: dict[tuple[str | None, str], str] = {}
+
+
+def _role_label(value: str) -> str:
+    """``profile.get_role_display()``, which rebuilds a dict of the choices on every call; once per language here."""
+    key = (get_language(), value)
+    label = _ROLE_LABELS.get(key)
+    if label is None:
+        label = _ROLE_LABELS[key] = str(dict(Role.choices).get(value, value))
+    return label
+
+
+_STATIC: dict[str, str] = {}
+
+
+@register.simple_tag
+def desk_static(path: str) -> str:
+    """``{% static path %}`` once per process: the storage's hashed names do not change while serving."""
+    url = _STATIC.get(path)
+    if url is None:
+        url = _STATIC[path] = static(path)
+    return url
+
+
 def _csrf_input(context: Any) -> str:
     """``{% csrf_token %}``."""
     token = context.get("csrf_token")
@@ -109,7 +135,7 @@ def desk_user_bar(context: Any) -> SafeString:
         role_name = permissions.role_of(user) or ""
         role_html = ""
         if role_name:
-            label = (profile.get_role_display() if profile is not None else "") or role_name
+            label = (_role_label(profile.role) if profile is not None else "") or role_name
             role_html = f' <span class="role">{conditional_escape(label)}</span>'
         html += (
             f'\n      <span class="who" title="{conditional_escape(username)}">{conditional_escape(name)}{role_html}</span>\n'

@@ -34,7 +34,7 @@ from casework.desk.views.forms import QueueFilterForm
 from casework.desk.views.keyset import Page, paginate, paginate_parts
 from casework.desk.views.queue_rows import QueueRow
 from casework.desk.views.timefmt import since, until
-from casework.desk.views.urlcache import url_for
+from casework.desk.views.urlcache import url_for, url_maker
 
 PAGE_SIZE = 25
 TABS = ("mine", "lines", "breach")
@@ -296,8 +296,9 @@ def _rows(user: Any, profile: Any, tickets: list[Ticket]) -> list[dict[str, Any]
     # Every row comes from the user's visible tickets, so the claim check needs no visibility query per row;
     # only unassigned tickets can be claimed at all.
     role = permissions.role_of(user)  # once per page, not per row
+    ticket_url, claim_url = url_maker("ticket"), url_maker("queue-claim")
     return [
-        {"t": t, "url": url_for("ticket", t.ref), "claim_url": url_for("queue-claim", t.ref),
+        {"t": t, "url": ticket_url(t.ref), "claim_url": claim_url(t.ref),
          "can_claim": t.assignee_id is None
          and "claim" in allowed_actions(user, t, visible=True, actions=("claim",), role=role)}
         for t in tickets
@@ -432,7 +433,7 @@ def _row_html(row: dict[str, Any], *, with_sla: bool, labels: dict[str, Any], no
     if row.get("error"):
         actions += f'\n    <span class="err">{_esc(row["error"])}</span>'
     classes = ("" if t.assignee_id else "unassigned") + (" just-claimed" if row.get("claimed") else "")
-    return mark_safe(
+    return SafeString(
         f'<tr id="row-{ref}" class="{classes}">\n'
         f'  <td class="ref"><a href="{url}">{ref}</a></td>\n'
         f'  <td><span class="sev sev-{sev}">{sev}</span></td>\n'
@@ -455,7 +456,7 @@ def rows_html(rows: list[dict[str, Any]], *, with_sla: bool, codes: dict[str, di
     """``codes``: product and line codes by id (a row whose id is missing reads its own relation)."""
     labels, now = _labels(), timezone.now()
     codes = codes or {"product": {}, "line": {}}
-    return mark_safe("\n".join(_row_html(r, with_sla=with_sla, labels=labels, now=now, codes=codes) for r in rows))
+    return SafeString("\n".join(_row_html(r, with_sla=with_sla, labels=labels, now=now, codes=codes) for r in rows))
 
 
 @require_POST

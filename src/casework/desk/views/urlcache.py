@@ -11,22 +11,30 @@ from typing import Any
 
 from django.urls import get_script_prefix, reverse
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
-# URL makers by (script prefix, with a ref, URL name, the other arguments).
-_URLS: dict[tuple[Any, ...], Callable[[str], str]] = {}
+# By (script prefix, with a ref, URL name, the other arguments): the URL maker for a ref, or the URL.
+_URLS: dict[tuple[Any, ...], Any] = {}
 _REF_MARKER = "REF0MARKER"
+
+
+def url_maker(name: str, *args: str) -> Callable[[str], str]:
+    """The function ``ref -> {% url name ref *args %}`` (escaped, as the tag writes it), for many refs of a page."""
+    key = (get_script_prefix(), True, name, *args)
+    maker = _URLS.get(key)
+    if maker is None:
+        head, tail = reverse(name, args=[_REF_MARKER, *args]).split(_REF_MARKER)
+        head, tail = conditional_escape(head), conditional_escape(tail)
+        maker = _URLS[key] = lambda r: SafeString(f"{head}{r}{tail}")
+    return maker
 
 
 def url_for(name: str, ref: str = "", *args: str) -> SafeString:
     """``{% url name ref *args %}`` (``{% url name %}`` without a ref), escaped as the tag writes it into a page."""
-    key = (get_script_prefix(), bool(ref), name, *args)
-    maker = _URLS.get(key)
-    if maker is None:
-        if ref:
-            head, tail = reverse(name, args=[_REF_MARKER, *args]).split(_REF_MARKER)
-        else:
-            head, tail = reverse(name, args=list(args) or None), ""
-        head, tail = conditional_escape(head), conditional_escape(tail)
-        maker = _URLS[key] = lambda r: f"{head}{r}{tail}"
-    return mark_safe(maker(ref))
+    if ref:
+        return url_maker(name, *args)(ref)  # type: ignore[return-value]
+    key = (get_script_prefix(), False, name, *args)
+    url = _URLS.get(key)
+    if url is None:
+        url = _URLS[key] = SafeString(conditional_escape(reverse(name, args=list(args) or None)))
+    return url  # type: ignore[return-value]
