@@ -93,6 +93,7 @@ def test_sql_rows_equal_orm_rows_on_every_tab_filter_and_page(demo: None, monkey
     _the_sql_path_is_the_one_taken_and_reads_each_tab_in_one_statement()
     _sqlite_uses_the_partial_indexes_in_page_order()
     _sla_flags_follow_the_clock()
+    _tab_counts_count_the_tabs_rows(monkeypatch)
 
 
 def _the_sql_path_is_the_one_taken_and_reads_each_tab_in_one_statement() -> None:
@@ -126,6 +127,27 @@ def _sqlite_uses_the_partial_indexes_in_page_order() -> None:
                 plan = " / ".join(r[-1] for r in cur.fetchall())
             assert "TEMP B-TREE" not in plan, plan
             assert any(ix in plan for ix in ("ticket_queue_claimable", "ticket_queue_open", "sla_due_order")), plan
+
+
+def _tab_counts_count_the_tabs_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each tab's count is the number of rows walking the tab lists, or "cap+" beyond the cap."""
+    profiles = Profile.objects.filter(role__in=[Role.T0, Role.L1, Role.LEAD], lines__isnull=False).distinct()[:4]
+    checked = 0
+    for profile in profiles:
+        line_ids = sorted(profile.lines.values_list("id", flat=True))
+        sizes = {tab: len(_walk(queue._page, user=profile.user, tab=tab, form=QueueFilterForm({}), profile=profile,
+                                line_ids=line_ids)[0]) for tab in queue.TABS}
+        assert queue._count_tabs(profile.user, line_ids) == {tab: str(n) for tab, n in sizes.items()}
+        for tab, n in sizes.items():
+            if n > 1:
+                monkeypatch.setattr(queue, "COUNT_CAP", n - 1)
+                assert queue._count_tabs(profile.user, line_ids)[tab] == f"{n - 1}+"
+                monkeypatch.setattr(queue, "COUNT_CAP", n)
+                assert queue._count_tabs(profile.user, line_ids)[tab] == str(n)
+                checked += 1
+        monkeypatch.undo()
+        monkeypatch.setattr(queue, "PAGE_SIZE", 7)
+    assert checked >= 4
 
 
 def test_open_status_literals_reach_the_sql_text_and_refuse_anything_else() -> None:

@@ -173,7 +173,9 @@ def _count_tabs(user: Any, line_ids: list[int]) -> dict[str, str]:
     lines = _open_tickets(user, line_ids)
     hook = _sla_hook()
     if hook is not None and hasattr(hook, "about_to_breach"):
-        breach = _capped_count(hook.about_to_breach(lines), ["sla__due_at", "sla__ticket_id"])
+        # Unordered: any 1,001 matching rows will do, and PostgreSQL then stops after them (a nested loop from the
+        # warn_at index, ~5 ms at a million tickets) instead of sorting all of them by due time (~30 ms).
+        breach = _capped_count(hook.about_to_breach(lines), [])
     else:
         breach = _capped_count(lines.filter(severity__in=["P1", "P2"]), ["severity", "created_at", "id"])
     return {
