@@ -90,3 +90,26 @@ def test_queue_parts_equal_the_templates_they_replaced(demo: None, monkeypatch: 
     assert compared["empty"] and compared["tier"] and compared["tier"] < compared["content"]
     assert compared["rows"] and compared["more"] and compared["more"] < compared["rows"]
     assert compared["content"] == 2 * 2 * len(queue.TABS) * len(queries)
+
+
+@pytest.mark.parametrize("query", ["", "tab=lines", "tab=mine&severity=&status=&q=", "after=abc&tab=breach&line="])
+def test_no_filter_stand_in_reads_like_the_empty_form(query: str) -> None:
+    """Without filter values the view skips building the form (``queue._NoFilters``): it must read exactly like the
+    form would — cleaned data, validity, bound-ness — and the filter bar rendered from it must be the form's."""
+    from django.http import QueryDict
+
+    from casework.desk.views.forms import QueueFilterForm
+
+    data = QueryDict(query)
+    stand_in = queue._filter_form(data, [])
+    assert isinstance(stand_in, queue._NoFilters)
+    form = QueueFilterForm(data or None)
+    assert stand_in.is_bound == form.is_bound and stand_in.data is data
+    if form.is_bound:
+        assert form.is_valid() and stand_in.is_valid() and stand_in.cleaned_data == form.cleaned_data
+    objects = {"line": [], "product": []}
+    queue._CONTROLS_CACHE.clear()
+    from_stand_in = queue._filter_controls(stand_in, objects, [])
+    queue._CONTROLS_CACHE.clear()
+    assert from_stand_in == queue._filter_controls(form, objects, [])
+    assert isinstance(queue._filter_form(QueryDict("severity=P1"), []), QueueFilterForm)
