@@ -115,6 +115,7 @@ def test_extension_is_in_use() -> None:
     assert mongodb.command_shape is _speedups.command_shape
     assert mongodb._shape_of is _speedups.shape_of
     assert mongodb._log_date is _speedups.log_date
+    assert mongodb._json_attr is _speedups.json_attr
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -475,6 +476,75 @@ def test_shape_of_and_log_date_have_no_reference_leaks() -> None:
     assert [sys.getrefcount(x) for x in watched] == before
 
 
+def _json_attr_pure(doc: Any, attr: Any) -> tuple[str, Any]:
+    saved = mongodb_shape.shape_text, mongodb_shape.command_shape, mongodb.command_shape, mongodb._shape_of
+    mongodb_shape.shape_text, mongodb_shape.command_shape = _shape_text_py, _command_shape_py
+    mongodb.command_shape, mongodb._shape_of = _command_shape_py, mongodb._shape_of_py
+    try:
+        return _outcome(lambda d, a: mongodb._json_attr_py(d, a), doc, attr)
+    finally:
+        mongodb_shape.shape_text, mongodb_shape.command_shape, mongodb.command_shape, mongodb._shape_of = saved
+
+
+def _same_json_attr(doc: Any, attr: Any) -> None:
+    c = _outcome(lambda d, a: _speedups.json_attr(d, a), doc, attr)
+    py = _json_attr_pure(doc, attr)
+    assert repr(c) == repr(py) and c == py
+
+
+_CTX = st.sampled_from([None, "conn12", "conn7Balancer", "conn", "con", "TTLMonitor", "xconnBalancer", "", 4, "Balancer"])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(attr=st.fixed_dictionaries({}, optional={
+    "ns": st.sampled_from(["shop.orders", "local.oplog.rs", "", 5, None]),
+    "command": st.one_of(commands(), st.none(), st.just(7), st.just({"find": "c", "tailable": True, "awaitData": True})),
+    "originatingCommand": st.one_of(commands(), st.none(), st.just({"find": "c", "tailable": True, "awaitData": True})),
+    "type": st.sampled_from(["command", "update", "remove", "delete", 3, None, ["update"]]),
+    "user": st.sampled_from(["__system", "app", 1, None]),
+    "planSummary": st.sampled_from(["COLLSCAN", 1, None, ""]),
+    "keysExamined": st.one_of(st.integers(-3, 10**20), st.sampled_from([True, 1.5, "12", "x", None, {"$numberLong": "5"}])),
+    "appName": st.sampled_from(["shop-api", 7, ""]),
+    "docsExamined": st.one_of(st.integers(0, 10**6), st.sampled_from([False, 2.5, "3", {"$numberLong": "9"}, []])),
+    "nreturned": st.one_of(st.integers(0, 10**6), st.sampled_from([None, 1e3, {}])),
+    "durationMillis": st.integers(0, 10),
+}), ctx=_CTX, with_ctx=st.booleans())
+def test_json_attr_equals_the_python_reference(attr: dict[str, Any], ctx: Any, with_ctx: bool) -> None:
+    doc = {"t": {"$date": "2024-03-11T01:00:00.000Z"}, "attr": attr}
+    if with_ctx:
+        doc["ctx"] = ctx
+    _same_json_attr(doc, attr)
+
+
+@pytest.mark.parametrize(
+    ("doc", "attr"),
+    [
+        ({}, {}), ({"ctx": _Str("conn1")}, {}), ({}, {"command": _Dict(find="c")}), ({}, {"originatingCommand": _Dict()}),
+        (_Dict(), {}), ({}, _Dict(ns="a.b")), ({}, {"ns": _Str("a.b"), "command": {"find": "c"}}),
+        ({}, {"keysExamined": {"$numberLong": "inf"}}), ({}, {"command": {"find": "c", "sort": {"a": math.inf}}}),
+        ({"ctx": "conn1"}, {"user": _Str("u"), "planSummary": _Str("COLLSCAN"), "appName": _Str("a")}),
+    ],
+    ids=repr,
+)
+def test_json_attr_on_other_values(doc: Any, attr: Any) -> None:
+    _same_json_attr(doc, attr)
+
+
+def test_json_attr_has_no_reference_leaks() -> None:
+    cmd = {"find": "c", "filter": {"a": 1}, "tailable": True, "awaitData": True}
+    attr = {"ns": "shop.orders", "command": cmd, "type": "command", "user": "u", "planSummary": "COLLSCAN",
+            "keysExamined": 5, "appName": "a", "docsExamined": {"$numberLong": "7"}, "nreturned": 2}
+    doc = {"ctx": "conn5", "attr": attr}
+    watched = [cmd, attr, doc, attr["ns"], attr["user"], attr["planSummary"], attr["appName"], doc["ctx"], None, True]
+    _speedups.json_attr(doc, attr)
+    before = [sys.getrefcount(x) for x in watched]
+    for _ in range(3000):
+        _speedups.json_attr(doc, attr)
+        _outcome(lambda d, a: _speedups.json_attr(d, a), doc, {"keysExamined": {"$numberLong": "inf"}})
+    after = [sys.getrefcount(x) for x in watched]
+    assert after[:-2] == before[:-2]  # None and True: immortal-ish singletons others touch too
+
+
 def _gen():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -520,6 +590,7 @@ def test_generated_log_same_digest_in_process(json_log: Path, monkeypatch: pytes
     monkeypatch.setattr(mongodb, "command_shape", _command_shape_py)
     monkeypatch.setattr(mongodb, "_shape_of", mongodb._shape_of_py)
     monkeypatch.setattr(mongodb, "_log_date", mongodb._log_date_py)
+    monkeypatch.setattr(mongodb, "_json_attr", mongodb._json_attr_py)
     from casework.diagnostics.slowlog import digest
 
     monkeypatch.setattr(digest, "_agg_add", digest._Agg.add)
@@ -535,7 +606,7 @@ def test_environment_switch_gives_the_same_digest(json_log: Path) -> None:
                                 "import casework.diagnostics.slowlog.mongodb as j, casework.diagnostics.slowlog.digest as g; "
                                 "print(m.shape_text is m._shape_text_py and m.command_shape is m._command_shape_py "
                                 "and j._shape_of is j._shape_of_py and j._log_date is j._log_date_py "
-                                "and g._agg_add is g._Agg.add)"], env=env, capture_output=True, text=True, check=True)
+                                "and j._json_attr is j._json_attr_py and g._agg_add is g._Agg.add)"], env=env, capture_output=True, text=True, check=True)
         assert probe.stdout.strip() == ("False" if flag == "0" else "True")
         run = subprocess.run([sys.executable, "-m", "casework.cli", "slowlog", str(json_log), "--format", "json", "--top",
                               "0"], env=env, capture_output=True, text=True, check=True, cwd=ROOT)

@@ -68,6 +68,7 @@ def test_extension_is_in_use() -> None:
 
     assert mongodb._shape_of is _speedups.shape_of
     assert mongodb._log_date is _speedups.log_date
+    assert mongodb._json_attr is _speedups.json_attr
 
 
 @settings(max_examples=1500, deadline=None)

@@ -1966,6 +1966,189 @@ static PyObject *agg_setup(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* -- mongodb._json_attr_py in C (json_attr) ------------------------------------------------------------------ *
+ *
+ * json_attr(doc, attr) == _json_attr_py(doc, attr) for what orjson gives (exact dicts; the command documents exact
+ * dicts or no dicts at all; ctx an exact str or no str): the same reads in the same order, shape_of in C, and
+ * _int (the Python helper) for counts that are not plain ints. Anything else goes to the reference.
+ * json_attr_setup() hands over the reference and _int when mongodb is imported. */
+
+static PyObject *JSON_ATTR_PY, *INT_PY, *S_FORMAT, *S_MONGODB_JSON, *S_KEYS_EXAMINED, *S_APP, *OP_TYPES;
+static PyObject *K_NS, *K_COMMAND, *K_ORIG, *K_TYPE, *K_CTX, *K_USER, *K_TAILABLE, *K_AWAIT, *K_PLAN, *K_KEYS,
+    *K_APPNAME, *K_DOCS, *K_NRETURNED, *S_CONN, *S_BALANCER;
+
+/* d.get(k) (borrowed; None when missing; NULL on error) */
+static inline PyObject *dget(PyObject *d, PyObject *k)
+{
+    PyObject *v = PyDict_GetItemWithError(d, k);
+    if (v == NULL && !PyErr_Occurred())
+        v = Py_None;
+    return v;
+}
+
+/* isinstance(d, dict) and d.get("tailable") is True and d.get("awaitData") is True (d: an exact dict or no dict) */
+static int tailing_doc(PyObject *d)
+{
+    if (!PyDict_CheckExact(d))
+        return 0;
+    PyObject *t = dget(d, K_TAILABLE);
+    if (t == NULL)
+        return -1;
+    if (t != Py_True)
+        return 0;
+    PyObject *a = dget(d, K_AWAIT);
+    if (a == NULL)
+        return -1;
+    return a == Py_True;
+}
+
+/* value if type(value) is int else _int(value) (a new reference) */
+static PyObject *as_int(PyObject *value)
+{
+    if (PyLong_CheckExact(value)) {
+        Py_INCREF(value);
+        return value;
+    }
+    return PyObject_CallOneArg(INT_PY, value);
+}
+
+static PyObject *json_attr(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "json_attr(doc, attr)");
+        return NULL;
+    }
+    if (JSON_ATTR_PY == NULL || SHAPE_OF_PY == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "json_attr: json_attr_setup()/mongodb_setup() have not been called");
+        return NULL;
+    }
+    PyObject *doc = args[0], *attr = args[1];
+    if (!PyDict_CheckExact(doc) || !PyDict_CheckExact(attr))
+        return PyObject_Vectorcall(JSON_ATTR_PY, args, 2, NULL);
+    PyObject *ns = dget(attr, K_NS), *command = NULL, *orig = NULL, *op_type = NULL, *ctx = NULL;
+    if (ns == NULL || (command = dget(attr, K_COMMAND)) == NULL || (orig = dget(attr, K_ORIG)) == NULL ||
+        (op_type = dget(attr, K_TYPE)) == NULL || (ctx = dget(doc, K_CTX)) == NULL)
+        return NULL;
+    if ((PyDict_Check(command) && !PyDict_CheckExact(command)) || (PyDict_Check(orig) && !PyDict_CheckExact(orig)) ||
+        (PyUnicode_Check(ctx) && !PyUnicode_CheckExact(ctx)))
+        return PyObject_Vectorcall(JSON_ATTR_PY, args, 2, NULL);
+    if (!PyUnicode_Check(ns))
+        ns = Py_None;
+    /* op_type if op_type in ("update", "remove", "delete") else None */
+    int is_op = PySequence_Contains(OP_TYPES, op_type);
+    if (is_op < 0)
+        return NULL;
+    PyObject *sargs[4] = {is_op ? op_type : Py_None, ns, command, orig};
+    Py_INCREF(ns);
+    Py_INCREF(command);
+    Py_INCREF(orig);
+    Py_INCREF(ctx);
+    PyObject *shaped = NULL, *ckey = NULL, *extra = NULL, *keys = NULL, *examined = NULL, *returned = NULL;
+    PyObject *res = NULL, *user = NULL, *plan = NULL, *app = NULL;
+    shaped = shape_of(NULL, sargs, 4);
+    if (shaped == NULL)
+        goto done;
+    if (!PyTuple_CheckExact(shaped) || PyTuple_GET_SIZE(shaped) != 2) {
+        PyErr_SetString(PyExc_TypeError, "json_attr: shape_of did not give (operation, fingerprint)");
+        goto done;
+    }
+    PyObject *operation = PyTuple_GET_ITEM(shaped, 0), *fp = PyTuple_GET_ITEM(shaped, 1);
+    if (!PyUnicode_Check(ctx)) {
+        Py_SETREF(ctx, Py_NewRef(Py_None));
+    }
+    if ((user = dget(attr, K_USER)) == NULL)
+        goto done;
+    user = PyUnicode_Check(user) ? user : Py_None;
+    Py_INCREF(user);
+    int tailing = tailing_doc(command);
+    if (tailing == 0)
+        tailing = tailing_doc(orig);
+    if (tailing < 0)
+        goto done;
+    /* None if ctx is None or (ctx[:4] == "conn" and "Balancer" not in ctx) else ctx */
+    PyObject *kctx = ctx;
+    if (ctx != Py_None) {
+        Py_ssize_t conn = PyUnicode_Tailmatch(ctx, S_CONN, 0, 4, -1);
+        if (conn < 0)
+            goto done;
+        if (conn) {
+            int bal = PyUnicode_Contains(ctx, S_BALANCER);
+            if (bal < 0)
+                goto done;
+            if (!bal)
+                kctx = Py_None;
+        }
+    }
+    ckey = PyTuple_Pack(5, ns, operation, user, kctx, tailing ? Py_True : Py_False);
+    if (ckey == NULL)
+        goto done;
+    if ((plan = dget(attr, K_PLAN)) == NULL)
+        goto done;
+    plan = PyUnicode_Check(plan) ? plan : Py_None;
+    Py_INCREF(plan);
+    extra = PyDict_New();
+    if (extra == NULL || PyDict_SetItem(extra, S_FORMAT, S_MONGODB_JSON) < 0)
+        goto done;
+    PyObject *v = dget(attr, K_KEYS);
+    if (v == NULL || (keys = as_int(v)) == NULL)
+        goto done;
+    if (keys != Py_None && PyDict_SetItem(extra, S_KEYS_EXAMINED, keys) < 0)
+        goto done;
+    if ((app = dget(attr, K_APPNAME)) == NULL)
+        goto done;
+    if (PyUnicode_Check(app) && PyDict_SetItem(extra, S_APP, app) < 0)
+        goto done;
+    if ((v = dget(attr, K_DOCS)) == NULL || (examined = as_int(v)) == NULL)
+        goto done;
+    if ((v = dget(attr, K_NRETURNED)) == NULL || (returned = as_int(v)) == NULL)
+        goto done;
+    res = PyTuple_Pack(10, ns, operation, fp, user, ctx, ckey, plan, extra, examined, returned);
+done:
+    Py_XDECREF(returned);
+    Py_XDECREF(examined);
+    Py_XDECREF(keys);
+    Py_XDECREF(extra);
+    Py_XDECREF(plan);
+    Py_XDECREF(ckey);
+    Py_XDECREF(user);
+    Py_XDECREF(shaped);
+    Py_DECREF(ctx);
+    Py_DECREF(orig);
+    Py_DECREF(command);
+    Py_DECREF(ns);
+    return res;
+}
+
+/* json_attr_setup(json_attr_py, int_py) */
+static PyObject *json_attr_setup(PyObject *self, PyObject *args)
+{
+    PyObject *ref, *to_int;
+    if (!PyArg_ParseTuple(args, "OO:json_attr_setup", &ref, &to_int))
+        return NULL;
+    if (!PyCallable_Check(ref) || !PyCallable_Check(to_int)) {
+        PyErr_SetString(PyExc_TypeError, "json_attr_setup: the helpers must be callable");
+        return NULL;
+    }
+    static const char *const words[] = {"format", "mongodb-json", "keys_examined", "app", "ns", "command",
+                                        "originatingCommand", "type", "ctx", "user", "tailable", "awaitData",
+                                        "planSummary", "keysExamined", "appName", "docsExamined", "nreturned", "conn",
+                                        "Balancer"};
+    PyObject **slots[] = {&S_FORMAT, &S_MONGODB_JSON, &S_KEYS_EXAMINED, &S_APP, &K_NS, &K_COMMAND, &K_ORIG, &K_TYPE,
+                          &K_CTX, &K_USER, &K_TAILABLE, &K_AWAIT, &K_PLAN, &K_KEYS, &K_APPNAME, &K_DOCS,
+                          &K_NRETURNED, &S_CONN, &S_BALANCER};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (*slots[i] == NULL && (*slots[i] = PyUnicode_InternFromString(words[i])) == NULL)
+            return NULL;
+    }
+    if (OP_TYPES == NULL && (OP_TYPES = Py_BuildValue("(sss)", "update", "remove", "delete")) == NULL)
+        return NULL;
+    Py_INCREF(ref);
+    Py_INCREF(to_int);
+    Py_XSETREF(JSON_ATTR_PY, ref);
+    Py_XSETREF(INT_PY, to_int);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mask_mysql(PyObject *self, PyObject *arg) { return mask(arg, 0); }
 
 static PyObject *mask_pg(PyObject *self, PyObject *arg) { return mask(arg, 1); }
@@ -1992,6 +2175,8 @@ static PyMethodDef methods[] = {
     {"agg_add", (PyCFunction)(void (*)(void))agg_add, METH_FASTCALL, "digest._Agg.add(agg, entry, order) in C"},
     {"agg_setup", agg_setup, METH_VARARGS, "agg_setup(agg_type, entry_type, counter_type, add_py, trim, zero_bucket, "
      "exact_max, trim_at, minutes_max, log_base)"},
+    {"json_attr", (PyCFunction)(void (*)(void))json_attr, METH_FASTCALL, "mongodb._json_attr_py(doc, attr) in C"},
+    {"json_attr_setup", json_attr_setup, METH_VARARGS, "json_attr_setup(json_attr_py, int_py)"},
     {NULL, NULL, 0, NULL},
 };
 

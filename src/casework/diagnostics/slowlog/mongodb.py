@@ -302,25 +302,10 @@ _CLIENT_HOSTS: dict[str, str | None] = {}  # memo of _client_host (a pure functi
 _UNSEEN = object()
 
 
-def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> Entry | None:
-    # The hot path of 4.4+ logs (once per line): the helpers' common cases are inlined — plain ints and floats
-    # (what orjson gives for mongod's counters) skip _num/_int, and the rest goes through the same helpers.
-    if '"Slow query"' not in line:
-        if not line.lstrip().startswith("{"):
-            stats.bad_line(lineno)  # a 4.4+ log is JSON on every line
-        return None
-    try:
-        doc = orjson.loads(line)
-        attr = doc["attr"]
-        duration = attr["durationMillis"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        stats.bad_line(lineno)
-        return None
-    if type(duration) is not int and type(duration) is not float:
-        duration = _num(duration)
-    if duration is None or not isinstance(attr, dict):
-        stats.bad_line(lineno)
-        return None
+def _json_attr_py(doc: dict[str, Any], attr: dict[str, Any]) -> tuple[Any, ...]:
+    """The per-line reading of a 4.4+ log entry's ``attr`` (and ``ctx``): ``(ns, operation, fingerprint, user, ctx,
+    classify's memo key, plan, extra, docs examined, returned)``. The reference of the C ``json_attr``
+    (``_speedups.c``), used instead when the extension is in use."""
     get = attr.get
     ns = get("ns")
     ns = ns if isinstance(ns, str) else None
@@ -346,11 +331,6 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
         None if ctx is None or (ctx[:4] == "conn" and "Balancer" not in ctx) else ctx,
         tailing,
     )
-    reason = _CLASSIFIED.get(ckey, _UNSEEN)
-    if reason is _UNSEEN:
-        if len(_CLASSIFIED) > 20_000:
-            _CLASSIFIED.clear()
-        reason = _CLASSIFIED[ckey] = classify(ns=ns, op=operation, user=user, ctx=ctx, tailing=tailing)
     plan = get("planSummary")
     extra: dict[str, Any] = {"format": "mongodb-json"}
     keys = get("keysExamined")
@@ -367,6 +347,42 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
     returned = get("nreturned")
     if type(returned) is not int:
         returned = _int(returned)
+    return (ns, operation, fp, user, ctx, ckey, plan if isinstance(plan, str) else None, extra, examined,
+            returned)
+
+
+_json_attr = _json_attr_py
+if speedups.ext is not None:
+    speedups.ext.json_attr_setup(_json_attr_py, _int)
+    _json_attr = speedups.ext.json_attr
+
+
+def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> Entry | None:
+    # The hot path of 4.4+ logs (once per line): the helpers' common cases are inlined — plain ints and floats
+    # (what orjson gives for mongod's counters) skip _num/_int, and the rest goes through the same helpers.
+    if '"Slow query"' not in line:
+        if not line.lstrip().startswith("{"):
+            stats.bad_line(lineno)  # a 4.4+ log is JSON on every line
+        return None
+    try:
+        doc = orjson.loads(line)
+        attr = doc["attr"]
+        duration = attr["durationMillis"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        stats.bad_line(lineno)
+        return None
+    if type(duration) is not int and type(duration) is not float:
+        duration = _num(duration)
+    if duration is None or not isinstance(attr, dict):
+        stats.bad_line(lineno)
+        return None
+    ns, operation, fp, user, ctx, ckey, plan, extra, examined, returned = _json_attr(doc, attr)
+    reason = _CLASSIFIED.get(ckey, _UNSEEN)
+    if reason is _UNSEEN:
+        if len(_CLASSIFIED) > 20_000:
+            _CLASSIFIED.clear()
+        reason = _CLASSIFIED[ckey] = classify(ns=ns, op=operation, user=user, ctx=ctx, tailing=ckey[4])
+    get = attr.get
     # A key is in the decoded document only if its name is in the line, literally or \u-escaped.
     lock_ms = _lock_wait_ms(get("locks")) if "timeAcquiringMicros" in line or "\\u" in line else None
     if reason == OPLOG_TAILING and lock_ms:
@@ -400,7 +416,7 @@ def _json_log_entry(line: str, lineno: int, source: str, stats: ParseStats) -> E
         examined,
         returned,
         lock_ms,
-        plan if isinstance(plan, str) else None,
+        plan,
         reason is not None,
         reason,
         extra,
