@@ -29,8 +29,14 @@ DATA = Path(__file__).parent / "data" / "queue_page"
 CONTEXT_KEYS = ("tab", "form", "page", "rows", "rows_html", "with_sla", "params", "my_tier", "counts", "filters")
 
 
+def _source(name: str) -> str:
+    text = (DATA / f"{name}_reference.html").read_text()
+    # The content block included _results.html: its reference goes where the marker is.
+    return text.replace("[results_reference.html]", _source("results")) if name == "content" else text
+
+
 def _reference(name: str, response: Any) -> str:
-    template = engines["django"].from_string((DATA / f"{name}_reference.html").read_text())
+    template = engines["django"].from_string(_source(name))
     context = {k: response.context[k] for k in CONTEXT_KEYS if k in response.context}
     return template.render(context, request=response.wsgi_request)
 
