@@ -118,13 +118,13 @@ def test_extension_is_in_use() -> None:
     assert mongodb._json_attr is _speedups.json_attr
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=DOCS, parent=PARENTS)
 def test_shape_text_equals_the_python_reference(doc: Any, parent: Any) -> None:
     assert _same(doc, parent) == render(_shape(doc, parent))
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=st.dictionaries(KEYS, DOCS, max_size=5), parent=PARENTS)
 def test_shape_text_of_documents_equals_the_python_reference(doc: dict[str, Any], parent: Any) -> None:
     _same(doc, parent)
@@ -289,7 +289,7 @@ def commands(draw: Any) -> dict[str, Any]:
 OPS = st.sampled_from([None, "", "update", "remove", "delete", "query", "getmore", "insert", "command", "x"])
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(command=commands(), op=OPS)
 def test_command_shape_equals_the_python_reference(command: dict[str, Any], op: Any) -> None:
     _same_command(command, op)
@@ -382,7 +382,7 @@ def _same_shape_of(*args: Any) -> Any:
 NAMESPACES = st.sampled_from([None, "", "shop.orders", "local.oplog.rs", "é.😀", " ", "a "])
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(op=OPS, ns=NAMESPACES, command=st.one_of(commands(), st.none(), st.just([1]), st.just("find")),
        orig=st.one_of(st.none(), commands(), st.just({"find": "c", "filter": {"a": 1}}), st.just(5)))
 def test_shape_of_equals_the_python_reference(op: Any, ns: Any, command: Any, orig: Any) -> None:
@@ -495,7 +495,7 @@ def _same_json_attr(doc: Any, attr: Any) -> None:
 _CTX = st.sampled_from([None, "conn12", "conn7Balancer", "conn", "con", "TTLMonitor", "xconnBalancer", "", 4, "Balancer"])
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(attr=st.fixed_dictionaries({}, optional={
     "ns": st.sampled_from(["shop.orders", "local.oplog.rs", "", 5, None]),
     "command": st.one_of(commands(), st.none(), st.just(7), st.just({"find": "c", "tailable": True, "awaitData": True})),
