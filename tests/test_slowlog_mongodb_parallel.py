@@ -129,21 +129,54 @@ def test_tasks_cover_the_chunks_in_order_with_guided_sizes(sizes: list[int], wor
         left -= got
 
 
-def test_worker_task_merges_its_chunks_as_the_parent_would(json_log: Path) -> None:
-    size = json_log.stat().st_size
-    data = json_log.read_bytes()
+def test_worker_task_folds_its_chunks_as_one_stream(json_log: Path) -> None:
+    """A task's ranges are folded into one partial in file order: every shape is what one fold of the whole file
+    gives, bit for bit (the same entries in the same order), with line numbers relative to each range."""
+    data = json_log.read_bytes() + b"not json\n{\"msg\":\"Slow query\", broken\n"
+    path = json_log.with_name("with_bad_lines.log")
+    path.write_bytes(data)
+    size = len(data)
     from casework.diagnostics.slowlog import mongodb
 
     a = mongodb.chunk_start(data[size // 3 :]) + size // 3
     b = mongodb.chunk_start(data[2 * size // 3 :]) + 2 * size // 3
     ranges = [(0, a, 10), (a, b, 11), (b, size, 12)]
-    grouped, lines = pipeline._digest_chunks(str(json_log), "x", ranges, "mongodb", "mongodb-json", Options(top=0))
+    grouped, lines = pipeline._digest_chunks(str(path), "x", ranges, "mongodb", "mongodb-json", Options(top=0))
+    whole, n = pipeline._digest_chunk(str(path), "x", 0, size, "mongodb", "mongodb-json", Options(top=0), 10)
+    assert sum(lines) == n == data.count(b"\n")
+    assert lines == [data[s:e].count(b"\n") for s, e, _ in ranges]
+    offsets = {10: 0, 11: lines[0], 12: lines[0] + lines[1]}
+    assert list(grouped.aggs) == list(whole.aggs)
+    for key, g in grouped.aggs.items():
+        w = whole.aggs[key]
+        for slot in _Agg.__slots__:
+            mine, theirs = getattr(g, slot), getattr(w, slot)
+            if slot == "example_line":
+                assert offsets[mine[0]] + mine[1] == theirs[1]
+            else:
+                assert type(mine) is type(theirs) and mine == theirs, slot
+                if isinstance(mine, dict):
+                    assert list(mine) == list(theirs), slot
+    assert grouped.entries == whole.entries and grouped.by_engine == whole.by_engine
+    assert (grouped.stats.lines, grouped.stats.unparsed) == (whole.stats.lines, whole.stats.unparsed) == (n, 2)
+    assert [offsets[o] + k for o, _name, k in grouped.unparsed_at] == whole.stats.unparsed_lines
+
+
+def test_worker_task_of_sql_chunks_merges_fresh_partials(tmp_path: Path) -> None:
+    """The fast scan needs a fresh partial per range: a task of SQL ranges merges them, as the parent would."""
+    path = DATA / "slowlog" / "mysql" / "pt" / "slow030.txt"
+    data = path.read_bytes() * 3
+    tmp = tmp_path / "my.log"
+    tmp.write_bytes(data)
+    third = len(data) // 3
+    ranges = [(0, third, 0), (third, 2 * third, 1), (2 * third, len(data), 2)]
+    grouped, lines = pipeline._digest_chunks(str(tmp), "x", ranges, "mysql", None, Options(top=0))
     parent = Partial()
     singles = []
     for start, end, order in ranges:
-        part, n = pipeline._digest_chunk(str(json_log), "x", start, end, "mongodb", "mongodb-json", Options(top=0), order)
+        part, n = pipeline._digest_chunk(str(tmp), "x", start, end, "mysql", None, Options(top=0), order)
         singles.append(n)
         parent.merge(pickle.loads(pickle.dumps(part)))
-    assert lines == singles and sum(lines) == data.count(b"\n")
+    assert lines == singles
     _assert_same_aggs(grouped, parent)
     assert grouped.entries == parent.entries and grouped.stats == parent.stats

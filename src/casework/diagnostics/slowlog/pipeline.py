@@ -3,8 +3,8 @@
 A large plain file of an engine that can cut itself (``chunk_start`` + ``parse_text``: MySQL, PostgreSQL, MongoDB's
 line-per-entry formats, which ``chunk_format`` picks from the head) is split
 into byte ranges on entry boundaries and digested by a process pool — one worker per core. A task is a run of
-consecutive ranges (``plan_tasks``), digested one range at a time and merged in the worker; it returns one
-:class:`~casework.diagnostics.slowlog.digest.Partial` that the parent merges as it arrives. Everything else (compressed files,
+consecutive ranges (``plan_tasks``), read one range at a time and folded into one
+:class:`~casework.diagnostics.slowlog.digest.Partial` in the worker, which the parent merges as it arrives. Everything else (compressed files,
 stdin, small files, other engines) streams through the engine's ``parse`` in this process. Either way memory
 is bounded by the number of shapes.
 """
@@ -200,9 +200,9 @@ def plan_tasks(chunks: Sequence[tuple[int, int]], *, workers: int) -> list[list[
     """Consecutive chunks grouped into the pool's tasks (indexes into ``chunks``), with guided sizes as the chunks
     have: a task takes chunks until it holds at least a ``2 * workers``-th of what is left.
 
-    A worker digests a task's chunks one after the other (one chunk in memory at a time) and merges their
-    partials itself, so the parent unpickles and merges one partial per task instead of one per chunk: each
-    partial holds every shape of its range (~600 for the benchmark's MongoDB log), whatever the range's size."""
+    A worker digests a task's chunks one after the other (one chunk in memory at a time) into one partial, so
+    the parent unpickles and merges one partial per task instead of one per chunk: each partial holds every shape
+    of its range (~600 for the benchmark's MongoDB log), whatever the range's size."""
     tasks: list[list[int]] = []
     left = sum(end - start for start, end in chunks)
     i = 0
@@ -251,39 +251,58 @@ def _parallel(src: reader.Source, module: ModuleType, fmt: str | None, *, option
 
 def _digest_chunks(path: str, name: str, ranges: Sequence[tuple[int, int, int]], engine: str, fmt: str | None,
                    options: Options) -> tuple[Partial, list[int]]:
-    """Worker: digest each ``(start, end, order)`` range in turn and merge the partials, in file order (as the
-    parent merges partials); the line count of each range."""
+    """Worker: digest each ``(start, end, order)`` range in turn into one partial, in file order; the line count of
+    each range. Entries are folded straight into the task's partial (as a streamed digest folds them); a range the
+    fast scan takes (SQL) gets a fresh partial, as the scan requires, merged in as the parent merges partials."""
     total: Partial | None = None
     lines: list[int] = []
     for start, end, order in ranges:
-        part, n = _digest_chunk(path, name, start, end, engine, fmt, options, order)
-        lines.append(n)
-        if total is None:
-            total = part
+        if total is None or (FAST and engine in fastscan.ENGINES):
+            part, n = _digest_chunk(path, name, start, end, engine, fmt, options, order)
+            if total is None:
+                total = part
+            else:
+                total.merge(part)
         else:
-            total.merge(part)
+            stats = ParseStats()
+            n = _fold_chunk(total, stats, path, name, start, end, engine, fmt, options, order)
+            total.stats.merge(stats)
+            total.unparsed_at.extend((order, name, k) for k in stats.unparsed_lines)
+        lines.append(n)
     assert total is not None
     return total, lines
+
+
+def _read_chunk(path: str, start: int, end: int, stats: ParseStats) -> str:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    return reader.decode(data, stats)
+
+
+def _fold_chunk(part: Partial, stats: ParseStats, path: str, name: str, start: int, end: int, engine: str,
+                fmt: str | None, options: Options, order: int) -> int:
+    """Parse one byte range and fold its entries into ``part`` (what the parser saw goes to ``stats``); its line
+    count."""
+    text = _read_chunk(path, start, end, stats)
+    part.add_entries(detect.engines()[engine].parse_text(text, source=name, stats=stats, fmt=fmt), options=options,
+                     order=order)
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
 
 
 def _digest_chunk(path: str, name: str, start: int, end: int, engine: str, fmt: str | None, options: Options,
                   order: int) -> tuple[Partial, int]:
     """Worker: read, decode, parse and fold one byte range; line numbers are relative to the range."""
-    module = detect.engines()[engine]
     part = Partial()
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
-    text = reader.decode(data, part.stats)
-    del data
+    text = _read_chunk(path, start, end, part.stats)
     plain = not (options.exclude_internal or options.since or options.until or options.filters)
     if plain and FAST and engine in fastscan.ENGINES and fastscan.digest_text(
         engine, text, source=name, part=part, order=order, fmt=fmt
     ):
         lines = part.stats.lines  # the fast scan counted the chunk's lines (and only those) into a fresh Partial
     else:
-        part.add_entries(module.parse_text(text, source=name, stats=part.stats, fmt=fmt), options=options,
-                         order=order)
+        part.add_entries(detect.engines()[engine].parse_text(text, source=name, stats=part.stats, fmt=fmt),
+                         options=options, order=order)
         lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     part.unparsed_at = [(order, name, n) for n in part.stats.unparsed_lines]
     return part, lines
