@@ -496,3 +496,48 @@ def test_agg_add_folds_plain_entries_itself() -> None:
     finally:
         _speedups.agg_setup(d._Agg, Entry, Counter, d._Agg.add, d._trim, d._ZERO, d.EXACT_MAX, d._TRIM_AT,
                             d.MINUTE_BUCKETS_MAX, d._LOG_BASE)
+
+
+def test_agg_add_with_an_empty_slot_raises_as_python() -> None:
+    e = Entry("mongodb", "a.log", 5, 1710118800.5, 12.5, "fp", "ex", extra={"keys_examined": 4})
+    outcomes = []
+    for add in (_speedups.agg_add, digest_module._Agg.add):
+        agg = digest_module._Agg(e, 0)
+        del agg.sums
+        with pytest.raises(AttributeError):
+            add(agg, e, 0)
+        outcomes.append(_agg_state_without(agg, "sums"))
+    assert outcomes[0] == outcomes[1]
+
+
+def _agg_state_without(agg, slot: str) -> list:  # type: ignore[no-untyped-def]
+    return [x for x in _agg_state_safe(agg) if x[0] != slot]
+
+
+def _agg_state_safe(agg) -> list:  # type: ignore[no-untyped-def]
+    out = []
+    for slot in digest_module._Agg.__slots__:
+        if not hasattr(agg, slot):
+            out.append((slot, None, "<unset>"))
+            continue
+        v = getattr(agg, slot)
+        out.append((slot, type(v), list(v.items()) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v)))
+    return out
+
+
+def test_agg_setup_needs_plain_slots() -> None:
+    from collections import Counter
+
+    class NoSlots:
+        count = 0
+
+    d = digest_module
+    for agg_type, entry_type in ((NoSlots, Entry), (d._Agg, NoSlots)):
+        with pytest.raises(TypeError):
+            _speedups.agg_setup(agg_type, entry_type, Counter, d._Agg.add, d._trim, d._ZERO, d.EXACT_MAX, d._TRIM_AT,
+                                d.MINUTE_BUCKETS_MAX, d._LOG_BASE)
+    # the failed call changed nothing
+    e = Entry("mongodb", "a.log", 5, 1710118800.5, 12.5, "fp", "ex")
+    agg = d._Agg(e, 0)
+    _speedups.agg_add(agg, e, 0)
+    assert agg.count == 1

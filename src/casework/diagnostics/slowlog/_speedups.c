@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <structmember.h>
 
 static inline int is_num_start(Py_UCS4 c) { return (c >= '0' && c <= '9') || c == '+' || c == '-'; }
 
@@ -1676,13 +1677,14 @@ static PyObject *mongodb_setup(PyObject *self, PyObject *args)
 
 /* -- digest._Agg.add in C (agg_add) -------------------------------------------------------------------------- *
  *
- * agg_add(agg, e, order) == _Agg.add(agg, e, order) (digest._Agg._add_py), step for step, when every value has
+ * agg_add(agg, e, order) == _Agg.add(agg, e, order) (the Python method), step for step, when every value has
  * the type the parsers give (an exact Entry and _Agg; a finite float duration; a finite float or None for the
  * time; None or an int for the counts; None or a float for the lock wait; exact Counters and dicts in the
  * aggregate). Anything else is left to the Python method before anything changes. Arithmetic on Python values goes
  * through the number protocol (the same operations as the Python code), float-only steps through C doubles (the
  * same IEEE operations: +, <, >, math.log, math.floor); trimming a counter and coarsening the minute table call
- * the Python helpers. agg_setup() hands over the types, the constants and the helpers when digest is imported. */
+ * the Python helpers. The slots of both objects are read and written at their offsets. agg_setup() hands over the
+ * types, the constants and the helpers when digest is imported. */
 
 static PyObject *AGG_TYPE, *ENTRY_TYPE, *COUNTER_TYPE, *AGG_ADD_PY, *AGG_TRIM, *AGG_ZERO, *ONE, *TWO;
 static long AGG_EXACT_MAX, AGG_TRIM_AT, AGG_MINUTES_MAX;
@@ -1726,25 +1728,74 @@ static int count_in(PyObject *d, PyObject *k)
     return rc;
 }
 
+/* The slots of _Agg and Entry are read and written at their offsets, as their member descriptors do (without
+ * the attribute lookups); agg_setup checks that every name is a plain object slot of its type. */
+static Py_ssize_t AGG_OFF[A_N], ENTRY_OFF[E_N];
+
+/* a new reference to the slot's value; NULL when the slot is empty */
+static inline PyObject *slot_get(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *x = *(PyObject **)((char *)obj + off);
+    Py_XINCREF(x);
+    return x;
+}
+
+static inline int agg_set(PyObject *agg, int i, PyObject *v)
+{
+    PyObject **p = (PyObject **)((char *)agg + AGG_OFF[i]), *old = *p;
+    Py_INCREF(v);
+    *p = v;
+    Py_XDECREF(old);
+    return 0;
+}
+
 /* self.x = self.x + v (an augmented assignment on an immutable value) */
-static int add_to(PyObject *agg, PyObject *name, PyObject *cur, PyObject *v)
+static int add_to(PyObject *agg, int i, PyObject *cur, PyObject *v)
 {
     PyObject *n = PyNumber_InPlaceAdd(cur, v);
     if (n == NULL)
         return -1;
-    int rc = PyObject_SetAttr(agg, name, n);
+    int rc = agg_set(agg, i, n);
     Py_DECREF(n);
     return rc;
 }
 
-static int set_float(PyObject *agg, PyObject *name, double v)
+static int set_float(PyObject *agg, int i, double v)
 {
     PyObject *f = PyFloat_FromDouble(v);
     if (f == NULL)
         return -1;
-    int rc = PyObject_SetAttr(agg, name, f);
+    int rc = agg_set(agg, i, f);
     Py_DECREF(f);
     return rc;
+}
+
+/* offsets[i] of each name's member descriptor on type; TypeError when one is not a plain object slot */
+static int slot_offsets(PyObject *type, PyObject **names, int n, Py_ssize_t *offsets)
+{
+    for (int i = 0; i < n; i++) {
+        PyObject *d = PyObject_GetAttr(type, names[i]);
+        if (d == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_TypeError, "agg_setup: %R has no %U slot", type, names[i]);
+            }
+            return -1;
+        }
+        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+                 PyType_IsSubtype((PyTypeObject *)type, ((PyMemberDescrObject *)d)->d_common.d_type);
+        if (ok) {
+            PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+            ok = m->type == T_OBJECT_EX && !(m->flags & READONLY) && m->offset > 0;
+            offsets[i] = m->offset;
+        }
+        Py_DECREF(d);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError, "agg_setup: %R.%U is not a plain __slots__ attribute", type, names[i]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -1764,14 +1815,14 @@ static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if ((PyObject *)Py_TYPE(agg) != AGG_TYPE || (PyObject *)Py_TYPE(e) != ENTRY_TYPE)
         return PyObject_Vectorcall(AGG_ADD_PY, args, 3, NULL);
     for (i = 0; i < E_N; i++) {
-        v[i] = PyObject_GetAttr(e, ENTRY_KEYS[i]);
+        v[i] = slot_get(e, ENTRY_OFF[i]);
         if (v[i] == NULL)
-            goto done;
+            goto python; /* an empty slot: the Python method raises its AttributeError where it reads it */
     }
     for (i = 0; i < A_N; i++) {
-        a[i] = PyObject_GetAttr(agg, AGG_KEYS[i]);
+        a[i] = slot_get(agg, AGG_OFF[i]);
         if (a[i] == NULL)
-            goto done;
+            goto python;
     }
     /* what the C steps read must have the types they assume; else the Python method, before any change */
     if (!is_finite_float(v[E_DURATION]) || !(v[E_TS] == Py_None || is_finite_float(v[E_TS])) ||
@@ -1790,18 +1841,18 @@ static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     double ms = PyFloat_AS_DOUBLE(v[E_DURATION]);
     /* self.count += 1; self.total += ms; min; max */
-    if (add_to(agg, AGG_KEYS[A_COUNT], a[A_COUNT], ONE) < 0 ||
-        set_float(agg, AGG_KEYS[A_TOTAL], PyFloat_AS_DOUBLE(a[A_TOTAL]) + ms) < 0)
+    if (add_to(agg, A_COUNT, a[A_COUNT], ONE) < 0 ||
+        set_float(agg, A_TOTAL, PyFloat_AS_DOUBLE(a[A_TOTAL]) + ms) < 0)
         goto done;
-    if (ms < PyFloat_AS_DOUBLE(a[A_MIN]) && PyObject_SetAttr(agg, AGG_KEYS[A_MIN], v[E_DURATION]) < 0)
+    if (ms < PyFloat_AS_DOUBLE(a[A_MIN]) && agg_set(agg, A_MIN, v[E_DURATION]) < 0)
         goto done;
-    if (ms > PyFloat_AS_DOUBLE(a[A_MAX]) && PyObject_SetAttr(agg, AGG_KEYS[A_MAX], v[E_DURATION]) < 0)
+    if (ms > PyFloat_AS_DOUBLE(a[A_MAX]) && agg_set(agg, A_MAX, v[E_DURATION]) < 0)
         goto done;
     if (a[A_EXACT] != Py_None) {
         if (PyList_GET_SIZE(a[A_EXACT]) < AGG_EXACT_MAX) {
             if (PyList_Append(a[A_EXACT], v[E_DURATION]) < 0)
                 goto done;
-        } else if (PyObject_SetAttr(agg, AGG_KEYS[A_EXACT], Py_None) < 0) {
+        } else if (agg_set(agg, A_EXACT, Py_None) < 0) {
             goto done;
         }
     }
@@ -1814,27 +1865,27 @@ static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (rc < 0)
         goto done;
     if (v[E_EXAMINED] != Py_None && PyObject_IsTrue(v[E_EXAMINED]) &&
-        add_to(agg, AGG_KEYS[A_EXAMINED], a[A_EXAMINED], v[E_EXAMINED]) < 0)
+        add_to(agg, A_EXAMINED, a[A_EXAMINED], v[E_EXAMINED]) < 0)
         goto done;
     if (v[E_RETURNED] != Py_None && PyObject_IsTrue(v[E_RETURNED]) &&
-        add_to(agg, AGG_KEYS[A_RETURNED], a[A_RETURNED], v[E_RETURNED]) < 0)
+        add_to(agg, A_RETURNED, a[A_RETURNED], v[E_RETURNED]) < 0)
         goto done;
     if (v[E_LOCK] != Py_None && PyFloat_AS_DOUBLE(v[E_LOCK]) != 0.0 &&
-        add_to(agg, AGG_KEYS[A_LOCK], a[A_LOCK], v[E_LOCK]) < 0)
+        add_to(agg, A_LOCK, a[A_LOCK], v[E_LOCK]) < 0)
         goto done;
     if (v[E_PLAN] != Py_None && PyUnicode_GET_LENGTH(v[E_PLAN]) > 0 && count_in(a[A_PLANS], v[E_PLAN]) < 0)
         goto done; /* Counter: a missing key counts 0, as Counter.__missing__ gives */
     if (v[E_INTERNAL] == Py_True) {
-        if (add_to(agg, AGG_KEYS[A_INTERNAL], a[A_INTERNAL], ONE) < 0)
+        if (add_to(agg, A_INTERNAL, a[A_INTERNAL], ONE) < 0)
             goto done;
         if (v[E_REASON] != Py_None && PyUnicode_GET_LENGTH(v[E_REASON]) > 0 && count_in(a[A_REASONS], v[E_REASON]) < 0)
             goto done;
     }
     if (v[E_TS] != Py_None) {
         double ts = PyFloat_AS_DOUBLE(v[E_TS]);
-        if ((a[A_FIRST] == Py_None || ts < PyFloat_AS_DOUBLE(a[A_FIRST])) && PyObject_SetAttr(agg, AGG_KEYS[A_FIRST], v[E_TS]) < 0)
+        if ((a[A_FIRST] == Py_None || ts < PyFloat_AS_DOUBLE(a[A_FIRST])) && agg_set(agg, A_FIRST, v[E_TS]) < 0)
             goto done;
-        if ((a[A_LAST] == Py_None || ts > PyFloat_AS_DOUBLE(a[A_LAST])) && PyObject_SetAttr(agg, AGG_KEYS[A_LAST], v[E_TS]) < 0)
+        if ((a[A_LAST] == Py_None || ts > PyFloat_AS_DOUBLE(a[A_LAST])) && agg_set(agg, A_LAST, v[E_TS]) < 0)
             goto done;
         /* key = int(ts // self.width): the number protocol, as the Python code */
         PyObject *q = PyNumber_FloorDivide(v[E_TS], a[A_WIDTH]);
@@ -1898,11 +1949,9 @@ static PyObject *agg_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         PyObject *line = PyTuple_Pack(2, order, v[E_LINE]);
         if (line == NULL)
             goto done;
-        rc = PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_MS], v[E_DURATION]) < 0 ||
-             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE], v[E_EXAMPLE]) < 0 ||
-             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_SOURCE], v[E_SOURCE]) < 0 ||
-             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_LINE], line) < 0 ||
-             PyObject_SetAttr(agg, AGG_KEYS[A_EXAMPLE_EXTRA], v[E_EXTRA]) < 0;
+        rc = agg_set(agg, A_EXAMPLE_MS, v[E_DURATION]) < 0 || agg_set(agg, A_EXAMPLE, v[E_EXAMPLE]) < 0 ||
+             agg_set(agg, A_EXAMPLE_SOURCE, v[E_SOURCE]) < 0 || agg_set(agg, A_EXAMPLE_LINE, line) < 0 ||
+             agg_set(agg, A_EXAMPLE_EXTRA, v[E_EXTRA]) < 0;
         Py_DECREF(line);
         if (rc)
             goto done;
@@ -1947,6 +1996,11 @@ static PyObject *agg_setup(PyObject *self, PyObject *args)
         return NULL;
     if (TWO == NULL && (TWO = PyLong_FromLong(2)) == NULL)
         return NULL;
+    Py_ssize_t agg_off[A_N], entry_off[E_N]; /* kept only when both types pass (AGG_TYPE goes with AGG_OFF) */
+    if (slot_offsets(at, AGG_KEYS, A_N, agg_off) < 0 || slot_offsets(et, ENTRY_KEYS, E_N, entry_off) < 0)
+        return NULL;
+    memcpy(AGG_OFF, agg_off, sizeof(agg_off));
+    memcpy(ENTRY_OFF, entry_off, sizeof(entry_off));
     Py_INCREF(at);
     Py_INCREF(et);
     Py_INCREF(ct);
