@@ -8,7 +8,8 @@ only executes the SQL with the real values. Rows come back exactly as the querys
 same converters, same model instances), so callers and templates see no difference.
 
 Only for querysets whose SQL does not depend on anything but the placeholder values (no ``now()`` in Python, no
-per-request ``in`` lists of varying length): the placeholders must each show up as one SQL parameter.
+per-request ``in`` lists of varying length): the placeholders must each show up as one SQL parameter. Datetime
+values are prepared as a ``DateTimeField`` prepares them (made aware, adapted: SQLite's parameters are text).
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import DateTimeField, Model, QuerySet
 from django.db.models.query import get_related_populators
+
+_DATETIME = DateTimeField()
+
+
+def _prep(value: Any, connection: Any) -> Any:
+    """A value as the compiler puts it among the parameters: datetimes as a ``DateTimeField`` prepares them."""
+    return _DATETIME.get_db_prep_value(value, connection) if isinstance(value, datetime) else value
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,11 @@ class PreparedQuery:
     def _plan(self, qs: QuerySet[Any]) -> _Plan:
         compiler = qs.query.get_compiler(using=qs.db)
         sql, params = compiler.as_sql()
+        connection = connections[qs.db]
+        compiled = [_prep(p, connection) for p in self._placeholders]
         slots = []
         for pos, value in enumerate(params):
-            for index, placeholder in enumerate(self._placeholders):
+            for index, placeholder in enumerate(compiled):
                 if type(value) is type(placeholder) and value == placeholder:
                     slots.append((pos, index))
         if sorted({index for _pos, index in slots}) != list(range(len(self._placeholders))):
@@ -90,7 +101,8 @@ class PreparedQuery:
             plan = self._plans[connection] = self._plan(qs if qs is not None else self._build(*self._placeholders))
         params = list(plan.params)
         for pos, index in plan.slots:
-            params[pos] = values[index]
+            value = values[index]
+            params[pos] = _prep(value, connection) if isinstance(value, datetime) else value
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()

@@ -105,20 +105,39 @@ _ON_LINE = PreparedQuery(
 )
 
 
+def visibility(user: Any) -> tuple[str, tuple[int, ...]]:
+    """What ``user`` may see, as data: ``("none", ())``, ``("all", ())`` (leads and admins), ``("org", (org,))``
+    (contacts: their organisation's tickets) or ``("lines", (*line_ids, user_id))`` (engineers: their lines' and
+    their own). :func:`tickets_in` turns it into a queryset."""
+    role = role_of(user)
+    if role is None:
+        return "none", ()
+    if role in STAFF_ROLES:
+        return "all", ()
+    if role == Role.CUSTOMER:
+        org_id = user.profile.organisation_id
+        return ("org", (org_id,)) if org_id else ("none", ())
+    return "lines", (*user.profile.lines.values_list("id", flat=True), user.pk)
+
+
+def tickets_in(kind: str, ids: tuple[int, ...], qs: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+    """The tickets of a :func:`visibility` answer (and ``("line", (line_id,))``: one line's tickets)."""
+    qs = Ticket.objects.all() if qs is None else qs
+    if kind == "all":
+        return qs
+    if kind == "org":
+        return qs.filter(organisation_id=ids[0])
+    if kind == "line":
+        return qs.filter(line_id=ids[0])
+    if kind == "lines":
+        return qs.filter(Q(line_id__in=list(ids[:-1])) | Q(assignee_id=ids[-1]))
+    return qs.none()
+
+
 def visible_tickets(user: Any, qs: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
     """The tickets ``user`` may see: contacts their organisation's; engineers their lines' and their own;
     leads and admins all."""
-    qs = Ticket.objects.all() if qs is None else qs
-    role = role_of(user)
-    if role is None:
-        return qs.none()
-    if role in STAFF_ROLES:
-        return qs
-    if role == Role.CUSTOMER:
-        org_id = user.profile.organisation_id
-        return qs.filter(organisation_id=org_id) if org_id else qs.none()
-    line_ids = list(user.profile.lines.values_list("id", flat=True))
-    return qs.filter(Q(line_id__in=line_ids) | Q(assignee_id=user.pk))
+    return tickets_in(*visibility(user), qs)
 
 
 def can_see(user: Any, ticket: Ticket) -> bool:

@@ -33,5 +33,9 @@ def after(qs: QuerySet, cursor: str | None) -> QuerySet:
     """The rows after ``cursor`` in the order (-created_at, -id)."""
     if not cursor:
         return qs
-    created_at, pk = decode(cursor)
+    return after_key(qs, *decode(cursor))
+
+
+def after_key(qs: QuerySet, created_at: datetime, pk: int) -> QuerySet:
+    """The rows after the row (created_at, pk) in the order (-created_at, -id)."""
     return qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))

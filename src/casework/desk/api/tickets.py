@@ -6,6 +6,8 @@ see, 403 for actions they may not take) and changes tickets only through ``ticke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +21,7 @@ from casework.desk.access import permissions
 from casework.desk.api import cursor, schemas
 from casework.desk.api.auth import actor
 from casework.desk.errors import DeskError
+from casework.desk.prepared import PreparedQuery
 from casework.desk.team.models import Line, Organisation, Role, Tier
 from casework.desk.tickets import services
 from casework.desk.tickets.models import EventKind, Severity, Status, Ticket
@@ -178,33 +181,73 @@ def _one_of(field: str, values: list[str]) -> Q:
     return Q(**{field: values[0]}) if len(values) == 1 else Q(**{f"{field}__in": values})
 
 
-def filter_tickets(user: Any, qs: QuerySet[Ticket], f: schemas.TicketFilters) -> QuerySet[Ticket]:
-    if f.status is not None:
-        qs = qs.filter(_one_of("status", _choices("status", f.status, list(Status.values))))
-    if f.severity is not None:
-        qs = qs.filter(_one_of("severity", _choices("severity", f.severity, list(Severity.values))))
-    if f.tier is not None:
-        qs = qs.filter(_one_of("tier", _choices("tier", f.tier, list(Tier.values))))
-    if f.line:
-        qs = qs.filter(line__code=f.line)
-    if f.product:
-        qs = qs.filter(product__code=f.product)
-    if f.organisation is not None:
-        qs = qs.filter(organisation_id=f.organisation)
-    if f.assignee:
-        if f.assignee == "me":
-            qs = qs.filter(assignee_id=user.pk)
-        elif f.assignee == "none":
-            qs = qs.filter(assignee__isnull=True)
-        else:
-            qs = qs.filter(assignee__username=f.assignee)
-    if f.q:
-        qs = qs.filter(subject__icontains=f.q)
-    if f.created_after is not None:
-        qs = qs.filter(created_at__gte=f.created_after)
-    if f.created_before is not None:
-        qs = qs.filter(created_at__lt=f.created_before)
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """The list's filters, validated and resolved (what ``filter_tickets`` applies)."""
+
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    line: str | None = None
+    product: str | None = None
+    organisation: int | None = None
+    assignee_id: int | None = None  # "me"
+    unassigned: bool = False  # "none"
+    assignee_username: str | None = None
+    q: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def _parse_filters(user: Any, f: schemas.TicketFilters) -> _Filters:
+    """Validate the query's filters (422 for unknown status, severity or tier values)."""
+    assignee_id, unassigned, username = None, False, None
+    if f.assignee == "me":
+        assignee_id = user.pk
+    elif f.assignee == "none":
+        unassigned = True
+    elif f.assignee:
+        username = f.assignee
+    return _Filters(
+        statuses=tuple(_choices("status", f.status, list(Status.values))) if f.status is not None else (),
+        severities=tuple(_choices("severity", f.severity, list(Severity.values))) if f.severity is not None else (),
+        tiers=tuple(_choices("tier", f.tier, list(Tier.values))) if f.tier is not None else (),
+        line=f.line or None, product=f.product or None, organisation=f.organisation, assignee_id=assignee_id,
+        unassigned=unassigned, assignee_username=username, q=f.q or None, created_after=f.created_after,
+        created_before=f.created_before,
+    )
+
+
+def _apply_filters(qs: QuerySet[Ticket], p: _Filters) -> QuerySet[Ticket]:
+    if p.statuses:
+        qs = qs.filter(_one_of("status", list(p.statuses)))
+    if p.severities:
+        qs = qs.filter(_one_of("severity", list(p.severities)))
+    if p.tiers:
+        qs = qs.filter(_one_of("tier", list(p.tiers)))
+    if p.line:
+        qs = qs.filter(line__code=p.line)
+    if p.product:
+        qs = qs.filter(product__code=p.product)
+    if p.organisation is not None:
+        qs = qs.filter(organisation_id=p.organisation)
+    if p.assignee_id is not None:
+        qs = qs.filter(assignee_id=p.assignee_id)
+    elif p.unassigned:
+        qs = qs.filter(assignee__isnull=True)
+    elif p.assignee_username:
+        qs = qs.filter(assignee__username=p.assignee_username)
+    if p.q:
+        qs = qs.filter(subject__icontains=p.q)
+    if p.created_after is not None:
+        qs = qs.filter(created_at__gte=p.created_after)
+    if p.created_before is not None:
+        qs = qs.filter(created_at__lt=p.created_before)
     return qs
+
+
+def filter_tickets(user: Any, qs: QuerySet[Ticket], f: schemas.TicketFilters) -> QuerySet[Ticket]:
+    return _apply_filters(qs, _parse_filters(user, f))
 
 
 # The list's columns, read as plain values (no model instances, no per-row pydantic validation): at 50 rows a
@@ -243,26 +286,92 @@ def _list_item(row: dict[str, Any], *, internal: bool) -> dict[str, Any]:
     }
 
 
-def _visible_for_list(user: Any, f: schemas.TicketFilters) -> tuple[QuerySet[Ticket], schemas.TicketFilters]:
-    """``visible_tickets(user)`` with the filters still to apply. An engineer filtering on one of their own
+def _scope(user: Any, f: schemas.TicketFilters) -> tuple[tuple[str, tuple[int, ...]], schemas.TicketFilters]:
+    """``permissions.visibility(user)`` with the filters still to apply. An engineer filtering on one of their own
     lines sees every ticket of that line, so ``(line in my lines OR assignee = me) AND line = X`` is just
     ``line_id = X``: without the OR, PostgreSQL can walk ``ticket_line_sev_created`` instead of combining
     bitmaps over the whole line (bench/RESULTS.md, "Desk at scale")."""
     if f.line and permissions.role_of(user) in permissions.ENGINEER_ROLES:
         line_id = dict(user.profile.lines.values_list("code", "id")).get(f.line)
         if line_id is not None:
-            return Ticket.objects.filter(line_id=line_id), f.model_copy(update={"line": None})
-    return permissions.visible_tickets(user), f
+            return ("line", (line_id,)), f.model_copy(update={"line": None})
+    return permissions.visibility(user), f
+
+
+def _list_queryset(kind: str, ids: tuple[int, ...], p: _Filters, after: tuple[datetime, int] | None,
+                   limit: int) -> QuerySet[Any]:
+    """One page of the list (and one row more, to know there is a next page), as value tuples."""
+    qs = _apply_filters(permissions.tickets_in(kind, ids), p)
+    if after is not None:
+        qs = cursor.after_key(qs, *after)
+    return qs.order_by("-created_at", "-id").values_list(*LIST_VALUES)[: limit + 1]
+
+
+# The list's statements compiled once per shape: which filters are set and how many values each has, the scope's
+# kind and size, a cursor or not, the page size. Compiling the queryset (visibility, filters, keyset, the column
+# list and its joins) was about a third of the endpoint's CPU; the SQL text is the same for every request of a
+# shape. None: a shape PreparedQuery cannot take (the ORM answers it). Free-text search always goes through the
+# ORM (its parameter is the text wrapped in wildcards, not the text).
+_LIST_QUERIES: dict[tuple[Any, ...], PreparedQuery | None] = {}
+
+
+def _placeholder(i: int, value: Any) -> Any:
+    """A value of ``value``'s type that no request sends, distinct for each ``i``."""
+    if isinstance(value, datetime):
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(seconds=i + 1)
+    if isinstance(value, int):
+        return -(10**12) - i
+    return f"~casework-placeholder-{i}~"
+
+
+def _list_rows(kind: str, ids: tuple[int, ...], p: _Filters, after: tuple[datetime, int] | None,
+               limit: int) -> list[tuple[Any, ...]]:
+    if kind == "none" or p.q:
+        return list(_list_queryset(kind, ids, p, after, limit))
+    scalars = (p.line, p.product, p.organisation, p.assignee_id, p.assignee_username, p.created_after,
+               p.created_before)
+    key = (kind, len(ids), len(p.statuses), len(p.severities), len(p.tiers), p.unassigned,
+           tuple(v is not None for v in scalars), after is not None, limit)
+    values = (*ids, *p.statuses, *p.severities, *p.tiers, *(v for v in scalars if v is not None), *(after or ()))
+    if key not in _LIST_QUERIES:
+        if len(_LIST_QUERIES) > 1000:
+            _LIST_QUERIES.clear()
+
+        def build(*v: Any) -> QuerySet[Any]:
+            it = iter(v)
+
+            def take(n: int) -> tuple[Any, ...]:
+                return tuple(next(it) for _ in range(n))
+
+            b_ids, statuses, severities, tiers = take(len(ids)), take(len(p.statuses)), take(len(p.severities)), \
+                take(len(p.tiers))
+            line, product, organisation, assignee_id, username, created_after, created_before = (
+                next(it) if present else None for present in key[6])
+            b_after = take(2) if after is not None else None
+            filters = _Filters(statuses=statuses, severities=severities, tiers=tiers, line=line, product=product,
+                               organisation=organisation, assignee_id=assignee_id, unassigned=p.unassigned,
+                               assignee_username=username, created_after=created_after,
+                               created_before=created_before)
+            return _list_queryset(kind, b_ids, filters, b_after, limit)  # type: ignore[arg-type]
+
+        _LIST_QUERIES[key] = PreparedQuery(build, *(_placeholder(i, v) for i, v in enumerate(values)))
+    prepared = _LIST_QUERIES[key]
+    if prepared is not None:
+        try:
+            return prepared.rows(*values)
+        except ValueError:  # a placeholder did not come out as a parameter of its own: this shape stays ORM
+            _LIST_QUERIES[key] = None
+    return list(_list_queryset(kind, ids, p, after, limit))
 
 
 @router.get("/tickets", response={200: schemas.TicketPage, **ERRORS}, summary="List tickets")
 def list_tickets(request: HttpRequest, filters: Query[schemas.TicketFilters]) -> HttpResponse:
     """Newest first; pass the returned ``next`` as ``cursor`` for the following page."""
     user = actor(request)
-    visible, rest = _visible_for_list(user, filters)
-    qs = filter_tickets(user, visible, rest)
-    qs = cursor.after(qs, filters.cursor).order_by("-created_at", "-id")
-    rows = list(qs.values(*LIST_VALUES)[: filters.limit + 1])
+    (kind, ids), rest = _scope(user, filters)
+    parsed = _parse_filters(user, rest)
+    after = cursor.decode(filters.cursor) if filters.cursor else None
+    rows = [dict(zip(LIST_VALUES, r, strict=True)) for r in _list_rows(kind, ids, parsed, after, filters.limit)]
     page, more = rows[: filters.limit], len(rows) > filters.limit
     internal = permissions.role_of(user) != Role.CUSTOMER
     body = {
