@@ -1205,6 +1205,8 @@ static PyObject *S_COMMAND, *S_EMPTY, *S_UPDATE, *S_REMOVE, *S_DELETE, *S_QUERY,
 /* first.lower(): ASCII by hand (the same as str.lower on ASCII), else str.lower itself */
 static PyObject *lower_str(PyObject *s)
 {
+    if (PyUnicode_READY(s) < 0)
+        return NULL;
     if (!PyUnicode_IS_ASCII(s))
         return PyObject_CallMethod(s, "lower", NULL);
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
@@ -1618,7 +1620,11 @@ static PyObject *log_date(PyObject *self, PyObject *value)
             return NULL;
         return PyObject_CallOneArg(LOG_DATE_PY, value);
     }
-    if (!PyUnicode_CheckExact(text) || !PyUnicode_IS_ASCII(text))
+    if (!PyUnicode_CheckExact(text))
+        return PyObject_CallOneArg(LOG_DATE_PY, value);
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(text))
         return PyObject_CallOneArg(LOG_DATE_PY, value);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
