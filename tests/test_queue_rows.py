@@ -89,7 +89,8 @@ def test_sql_rows_equal_orm_rows_on_every_tab_filter_and_page(demo: None, monkey
                 assert sql_rows == orm_rows, (profile.user.username, tab, data)
                 assert sql_cursors == orm_cursors, (profile.user.username, tab, data)
                 compared += len(sql_rows)
-    assert compared > 500  # the demo's open tickets, many times over
+    # The demo's open tickets, several times over (how many are open depends on the demo's clock: 430-770 seen).
+    assert compared > 200
     _the_sql_path_is_the_one_taken_and_reads_each_tab_in_one_statement()
     _sqlite_uses_the_partial_indexes_in_page_order()
     _sla_flags_follow_the_clock()
