@@ -380,7 +380,11 @@ def _session_cookie(username: str) -> str:
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # as a login through the form does
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    return f"sessionid={session.session_key}"
+    # And the CSRF cookie a browser sends back after its first page (without it every page makes a new secret and
+    # sets the cookie again, which no real client causes).
+    from django.middleware.csrf import _get_new_csrf_string
+
+    return f"sessionid={session.session_key}; {settings.CSRF_COOKIE_NAME}={_get_new_csrf_string()}"
 
 
 def _targets(token: str) -> list[dict[str, object]]:
