@@ -16,6 +16,7 @@ with a ``fingerprint`` key.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_right
 from collections import Counter
@@ -528,11 +529,17 @@ def _count_into(counter: Counter[str], values: Iterable[str | None]) -> None:
                 _trim(counter)
 
 
+def _most_common(counter: Counter[str], n: int) -> list[tuple[str, int]]:
+    """The ``n`` most frequent values, equal counts in value order: ``Counter.most_common`` breaks ties by insertion
+    order, which differs between one stream and the merge of chunks digested in parallel."""
+    return heapq.nsmallest(n, counter.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _trim(counter: Counter[str]) -> None:
     """Keep the most frequent values; the rest are counted as "other" (memory bounded per shape)."""
     if len(counter) <= TOP_VALUES * 2:
         return
-    keep = counter.most_common(TOP_VALUES)
+    keep = _most_common(counter, TOP_VALUES)
     other = sum(counter.values()) - sum(v for _, v in keep)
     counter.clear()
     counter.update(dict(keep))
@@ -698,9 +705,9 @@ def _shape(a: _Agg, *, grand_total: float, t0: float | None, t1: float | None, o
         internal_reason=reason[0][0] if reason else None,
         first_seen=a.first,
         last_seen=a.last,
-        dbs=dict(a.dbs.most_common(5)),
-        users=dict(a.users.most_common(5)),
-        clients=dict(a.clients.most_common(5)),
+        dbs=dict(_most_common(a.dbs, 5)),
+        users=dict(_most_common(a.users, 5)),
+        clients=dict(_most_common(a.clients, 5)),
         example=a.example,
         example_source=a.example_source,
         example_line=line + offsets.get(order, 0),
