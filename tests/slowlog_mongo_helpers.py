@@ -1,10 +1,76 @@
-"""A tiny aggregation of entries into Shapes, for testing parsers and findings without the digest."""
+"""Helpers of the MongoDB slow-log tests: a tiny aggregation of entries into Shapes (parsers and findings without
+the digest), the benchmark's log generator, and hypothesis strategies for MongoDB documents."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections import Counter, defaultdict
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from hypothesis import strategies as st
 
 from casework.diagnostics.slowlog.entry import Entry, Shape
+from casework.diagnostics.slowlog.mongodb_shape import _EXT_TYPES, _KEEP_NUMBERS, _KEEP_STRINGS
+
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def mongodb_generator() -> ModuleType:
+    """``bench/slowlog_mongodb_gen.py``: realistic logs with their per-shape truth."""
+    spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", BENCH / "slowlog_mongodb_gen.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["slowlog_mongodb_gen"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+# --- MongoDB documents for the shape renderer's equality tests ----------------------------------------------
+# Keys: a few plain ones (so siblings share or permute them), '$' operators, every key the shaper treats specially
+# (numbers kept under sort/projection, strings kept under from/as, extended-JSON wrappers), and non-ASCII ones (the
+# C text buffer widens for them; the result must still be the canonical str).
+KEYS = st.sampled_from(
+    ["a", "b", "c", "$in", "$gte", "$or", "$match", "é", "Ω键", "😀", "", *sorted(_KEEP_NUMBERS), *sorted(_KEEP_STRINGS),
+     *sorted(_EXT_TYPES)]
+)  # fmt: skip
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(),
+    st.integers(min_value=2**63, max_value=2**200),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1.0, -1.0, 0.5, 2.0, -0.0, 0.0, 1e300, -1e300, 1e16, 1e-300, 5e-324, 123456789.125]),
+    st.sampled_from(["x", "", "?", "$a", "$", "1", "a, b: c", "$é", "$😀", "{a: ?}", "[?]", "é", "😀"]),
+    st.text(max_size=4),
+)
+SIBLING_KEYS = st.lists(st.sampled_from(["a", "b", "$in", "sort", "é"]), min_size=1, max_size=3, unique=True)
+
+
+def siblings(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """$or branches / pipeline stages: sibling documents over the same few keys, often in another order."""
+    return SIBLING_KEYS.flatmap(
+        lambda keys: st.lists(
+            st.permutations(keys).flatmap(lambda order: st.fixed_dictionaries({k: inner for k in order})),
+            min_size=2,
+            max_size=4,
+        )
+    )
+
+
+EXT_VALUES = st.sampled_from(
+    [{"$date": "2024-01-01T00:00:00Z"}, {"$oid": "0" * 24}, {"$numberLong": "5"}, {"$binary": {"base64": "", "subType": "0"}},
+     {"$regularExpression": {"pattern": "^a", "options": ""}}, {"$ref": "c", "$id": 1}, {"$date": 1, "x": 2, "y": 3}]
+)  # fmt: skip
+DOCS = st.recursive(
+    st.one_of(SCALARS, EXT_VALUES),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=4), siblings(inner)
+    ),
+    max_leaves=40,
+)
 
 
 def shapes_from(entries: list[Entry]) -> list[Shape]:

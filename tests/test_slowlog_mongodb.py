@@ -3,7 +3,6 @@ generated logs whose truth is known."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -17,10 +16,9 @@ from casework.diagnostics.slowlog.entry import ParseStats
 from casework.diagnostics.slowlog.mongodb_shape import command_shape, filter_fields
 from casework.i18n import use_language
 from conftest import DATA
-from slowlog_mongo_helpers import shapes_from
+from slowlog_mongo_helpers import mongodb_generator, shapes_from
 
 MONGO = DATA / "slowlog" / "mongodb"
-BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def _parse(path: Path, fmt: str | None = None):
@@ -28,14 +26,6 @@ def _parse(path: Path, fmt: str | None = None):
     with path.open(encoding="utf-8") as fh:
         entries = list(mongodb.parse(fh, source=path.name, stats=stats, fmt=fmt))
     return entries, stats
-
-
-def _gen():
-    spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", BENCH / "slowlog_mongodb_gen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["slowlog_mongodb_gen"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- the seed ticket ----------------------------------------------------------------------------------------
@@ -144,7 +134,7 @@ def test_profile_documents_lines_and_pretty_array(name):
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_generated_log_totals_equal_truth(tmp_path, fmt):
-    gen = _gen()
+    gen = mongodb_generator()
     path = tmp_path / f"gen.{fmt}.log"
     truth = gen.generate(path, fmt=fmt, size_mb=1.5, seed=3, templates=150)
     entries, stats = _parse(path)
@@ -294,7 +284,7 @@ def test_command_on_seed_answers_the_ticket():
 
 
 def test_command_merges_generated_json_log_with_truth(tmp_path):
-    gen = _gen()
+    gen = mongodb_generator()
     path = tmp_path / "mongod.json.log"
     truth = gen.generate(path, fmt="json", size_mb=1.0, seed=5, templates=80)
     doc = _cli_json(str(path), "--top", "0")

@@ -4,9 +4,7 @@ counters as Counters with the same items in the same order), so a parallel diges
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import pickle
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,22 +13,15 @@ import pytest
 from casework.diagnostics.slowlog import pipeline
 from casework.diagnostics.slowlog.digest import Options, Partial, _Agg, finish
 from conftest import DATA
+from slowlog_mongo_helpers import mongodb_generator
 
 ROOT = Path(__file__).parent.parent
-
-
-def _gen():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["slowlog_mongodb_gen"] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 @pytest.fixture(scope="module")
 def json_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mongo") / "gen.json.log"
-    _gen().generate(path, fmt="json", size_mb=1.0, seed=13, templates=150)
+    mongodb_generator().generate(path, fmt="json", size_mb=1.0, seed=13, templates=150)
     return path
 
 

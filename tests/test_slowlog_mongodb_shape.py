@@ -8,52 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casework.diagnostics.slowlog.mongodb_shape import (
-    _EXT_TYPES,
-    _KEEP_NUMBERS,
-    _KEEP_STRINGS,
     _shape,
     _shape_text_py,
     render,
     shape_text,
 )
+from slowlog_mongo_helpers import DOCS, KEYS
 
-# A small alphabet of keys, so sibling documents often share (or permute) keys, plus every key the shaper
-# treats specially: numbers kept under sort/projection, strings kept under from/as, extended-JSON wrappers.
-KEYS = st.sampled_from(
-    ["a", "b", "c", "$in", "$gte", "$or", "$match", *sorted(_KEEP_NUMBERS), *sorted(_KEEP_STRINGS),
-     *sorted(_EXT_TYPES)]
-)  # fmt: skip
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-3, max_value=3),
-    st.integers(),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([1.0, -1.0, 0.5, 2.0]),
-    st.sampled_from(["x", "", "?", "$a", "$", "1", "a, b: c"]),
-    st.text(max_size=4),
-)
-# $or branches / pipeline stages: sibling documents over the same few keys, often in another order.
-SIBLING_KEYS = st.lists(st.sampled_from(["a", "b", "$in", "sort"]), min_size=1, max_size=3, unique=True)
-
-
-def _siblings(inner):
-    return SIBLING_KEYS.flatmap(
-        lambda keys: st.lists(
-            st.permutations(keys).flatmap(lambda order: st.fixed_dictionaries({k: inner for k in order})),
-            min_size=2,
-            max_size=4,
-        )
-    )
-
-
-DOCS = st.recursive(
-    SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=4), _siblings(inner)
-    ),
-    max_leaves=30,
-)
 PARENTS = st.one_of(st.none(), KEYS)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import importlib.util
 import json
 import math
 import os
@@ -25,10 +24,8 @@ from casework.diagnostics.slowlog import mongodb, mongodb_shape, speedups
 from casework.diagnostics.slowlog.digest import Options
 from casework.diagnostics.slowlog.mongodb_shape import (
     _COMMAND_PARTS,
-    _EXT_TYPES,
     _FLAG_KEYS,
     _KEEP_NUMBERS,
-    _KEEP_STRINGS,
     _command_shape_py,
     _render_shape,
     _shape,
@@ -36,61 +33,13 @@ from casework.diagnostics.slowlog.mongodb_shape import (
     render,
 )
 from casework.diagnostics.slowlog.pipeline import digest_inputs
+from slowlog_mongo_helpers import DOCS, EXT_VALUES, KEYS, SCALARS, mongodb_generator
+from speedups_helpers import c_speedups
 
-if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
-    pytest.skip(reason="CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
-
-try:
-    from casework.diagnostics.slowlog import _speedups
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip(reason="the C extension is not built here (no compiler at install time?)", allow_module_level=True)
+_speedups = c_speedups()
 
 ROOT = Path(__file__).parent.parent
 
-# Keys: a few plain ones (so siblings share or permute them), '$' operators, every key the shaper treats specially,
-# and non-ASCII ones (the C text buffer widens for them; the result must still be the canonical str).
-KEYS = st.sampled_from(
-    ["a", "b", "c", "$in", "$gte", "$or", "$match", "é", "Ω键", "😀", "", *sorted(_KEEP_NUMBERS), *sorted(_KEEP_STRINGS),
-     *sorted(_EXT_TYPES)]
-)  # fmt: skip
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-3, max_value=3),
-    st.integers(),
-    st.integers(min_value=2**63, max_value=2**200),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([1.0, -1.0, 0.5, 2.0, -0.0, 0.0, 1e300, -1e300, 1e16, 1e-300, 5e-324, 123456789.125]),
-    st.sampled_from(["x", "", "?", "$a", "$", "1", "a, b: c", "$é", "$😀", "{a: ?}", "[?]", "é", "😀"]),
-    st.text(max_size=4),
-)
-SIBLING_KEYS = st.lists(st.sampled_from(["a", "b", "$in", "sort", "é"]), min_size=1, max_size=3, unique=True)
-
-
-def _siblings(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """$or branches / pipeline stages: sibling documents over the same few keys, often in another order."""
-    return SIBLING_KEYS.flatmap(
-        lambda keys: st.lists(
-            st.permutations(keys).flatmap(lambda order: st.fixed_dictionaries({k: inner for k in order})),
-            min_size=2,
-            max_size=4,
-        )
-    )
-
-
-EXT_VALUES = st.sampled_from(
-    [{"$date": "2024-01-01T00:00:00Z"}, {"$oid": "0" * 24}, {"$numberLong": "5"}, {"$binary": {"base64": "", "subType": "0"}},
-     {"$regularExpression": {"pattern": "^a", "options": ""}}, {"$ref": "c", "$id": 1}, {"$date": 1, "x": 2, "y": 3}]
-)  # fmt: skip
-DOCS = st.recursive(
-    st.one_of(SCALARS, EXT_VALUES),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=4), _siblings(inner)
-    ),
-    max_leaves=40,
-)
 PARENTS = st.sampled_from([None, *sorted(_KEEP_NUMBERS), "a", "$or", "from", "pipeline"])
 
 
@@ -545,18 +494,10 @@ def test_json_attr_has_no_reference_leaks() -> None:
     assert after[:-2] == before[:-2]  # None and True: immortal-ish singletons others touch too
 
 
-def _gen():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("slowlog_mongodb_gen", ROOT / "bench" / "slowlog_mongodb_gen.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["slowlog_mongodb_gen"] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 @pytest.fixture(scope="module")
 def json_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mongo") / "gen.json.log"
-    _gen().generate(path, fmt="json", size_mb=1.5, seed=11, templates=200)
+    mongodb_generator().generate(path, fmt="json", size_mb=1.5, seed=11, templates=200)
     return path
 
 

@@ -20,20 +20,10 @@ from casework.diagnostics.slowlog import fastscan, mysql, postgres, speedups
 from casework.diagnostics.slowlog import fingerprint as fp_module
 from casework.diagnostics.slowlog.digest import Options, Partial, finish
 from slowlog_sql_helpers import generated_logs
+from speedups_helpers import c_speedups
 from test_slowlog_fastscan import SQL_LOGS, _engine, _text
 
-if os.environ.get("CASEWORK_NO_SPEEDUPS", "") not in ("", "0"):
-    pytest.skip(reason="CASEWORK_NO_SPEEDUPS is set: the pure-Python path is under test", allow_module_level=True)
-
-# `make install` builds the extension (setup.py; gcc and the Python headers are on CI). Without a compiler the
-# install succeeds without it and the pure-Python code runs (the other slow-log tests cover that path); on CI a
-# missing extension is a failed build, not a reason to skip.
-try:
-    from casework.diagnostics.slowlog import _speedups
-except ImportError:
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip(reason="the C extension is not built here (no compiler at install time?)", allow_module_level=True)
+_speedups = c_speedups()
 
 ROOT = Path(__file__).parent.parent
 
