@@ -145,20 +145,11 @@ class _Agg:
             self.last, dbs, users, clients, namespaces, operations, self.example, self.example_ms,
             self.example_source, self.example_line, self.example_extra, self.minute, self.width, self.sums,
         ) = state
-        self.plans = c = _new_counter(Counter)
-        _dict_update(c, plans)
-        self.reasons = c = _new_counter(Counter)
-        _dict_update(c, reasons)
-        self.dbs = c = _new_counter(Counter)
-        _dict_update(c, dbs)
-        self.users = c = _new_counter(Counter)
-        _dict_update(c, users)
-        self.clients = c = _new_counter(Counter)
-        _dict_update(c, clients)
-        self.namespaces = c = _new_counter(Counter)
-        _dict_update(c, namespaces)
-        self.operations = c = _new_counter(Counter)
-        _dict_update(c, operations)
+        for name, counts in (("plans", plans), ("reasons", reasons), ("dbs", dbs), ("users", users),
+                             ("clients", clients), ("namespaces", namespaces), ("operations", operations)):
+            c = _new_counter(Counter)
+            _dict_update(c, counts)
+            setattr(self, name, c)
 
     def add(self, e: Entry, order: int) -> None:
         # The hot path (once per entry): locals, no helper calls for the common case.
