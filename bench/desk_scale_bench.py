@@ -613,7 +613,9 @@ def explain(backend: str, targets: list[dict[str, object]]) -> None:
         headers = {}
         for key, value in target["headers"].items():
             if key == "Cookie":
-                client.cookies["sessionid"] = value.split("=", 1)[1]
+                for pair in value.split("; "):
+                    name, _, cookie = pair.partition("=")
+                    client.cookies[name] = cookie
             else:
                 headers["HTTP_" + key.upper().replace("-", "_")] = value
         with CaptureQueriesContext(connection) as captured:
