@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from casework.diagnostics.slowlog import fingerprint as fp_module
 from casework.diagnostics.slowlog import mysql, postgres, speedups
 from casework.diagnostics.slowlog.digest import Partial, _Agg
 from casework.diagnostics.slowlog.entry import Entry, ParseStats
@@ -162,6 +163,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     count_keys = _count_keys
     quick_piece = _mysql_piece
     quick_op = _operation
+    quick_key, fp_memo = fp_module._quick_key, fp_module._cache
     guard2 = _MY_GUARD2.findall
     props = _MY_PROPS.findall
     pending = _Pending("mysql", source)
@@ -250,7 +252,11 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
                 ts = state.ts
             else:
                 state.ts = ts
-            fp = fingerprint(arg, dialect="mysql")
+            # fingerprint() inlined for the common case: its memo, keyed by the C literal mask (see cache_key).
+            masked = quick_key(arg, False) if quick_key is not None else None
+            fp = fp_memo.get(("mysql", masked)) if masked is not None else None
+            if fp is None:
+                fp = fingerprint(arg, dialect="mysql")
             rows = pending_get(fp)
             example = arg[:example_max]
             if rows is None:
@@ -316,6 +322,7 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
     stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     example_max = postgres.EXAMPLE_MAX
     timestamp = postgres._timestamp
+    quick_key, fp_memo = fp_module._quick_key, fp_module._cache
     fast_n = slow_n = 0
     gap_start = 0  # start of the text not yet folded (a gap for the reference)
     gap_line = 1  # its line number
@@ -377,7 +384,11 @@ def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> No
             ts = timestamp(prefix)
             who = postgres.prefix_who(prefix)
         user, db, client, app = who
-        fp = fingerprint(statement.rstrip().rstrip(";"), dialect="postgres")
+        query = statement.rstrip().rstrip(";")
+        masked = quick_key(query, True) if quick_key is not None else None  # fingerprint() inlined, as for MySQL
+        fp = fp_memo.get(("postgres", masked)) if masked is not None else None
+        if fp is None:
+            fp = fingerprint(query, dialect="postgres")
         rows = pending_get(fp)
         example = statement[:example_max]
         if rows is None:
