@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from casework.i18n import gettext_noop
+
 
 class Severity(StrEnum):
     """How much a finding matters for the customer's problem; reports sort on it first."""
@@ -27,6 +29,10 @@ class Severity(StrEnum):
     def rank(self) -> int:
         return _SEVERITY_RANK[self]
 
+
+# The severities' names as the renderers translate them (``_(severity.value)``), marked for makemessages.
+_SEVERITY_WORDS = (gettext_noop("critical"), gettext_noop("high"), gettext_noop("medium"), gettext_noop("low"),
+                   gettext_noop("info"))
 
 _SEVERITY_RANK = {
     Severity.CRITICAL: 0,

@@ -137,10 +137,11 @@ def desk_user_bar(context: Any) -> SafeString:
         if role_name:
             label = (_role_label(profile.role) if profile is not None else "") or role_name
             role_html = f' <span class="role">{conditional_escape(label)}</span>'
+        sign_out = conditional_escape(_("Sign out"))  # outside the f-string: makemessages does not read f-strings
         html += (
             f'\n      <span class="who" title="{conditional_escape(username)}">{conditional_escape(name)}{role_html}</span>\n'
             f'      <form action="{url_for("logout")}" method="post" class="logout">{csrf}'
-            f'<button type="submit">{conditional_escape(_("Sign out"))}</button></form>\n'
+            f'<button type="submit">{sign_out}</button></form>\n'
             f'    '
         )
     return mark_safe(html)

@@ -105,6 +105,37 @@ _WORDS: dict[tuple[str | None, str], str] = {}
 _LABELS: dict[tuple[type[Model], str, str | None], dict[Any, str]] = {}
 
 
+# The page's words, looked up through content_html's t() (translated and escaped once per language). Listed here
+# with gettext_noop because makemessages does not read the f-strings that use them: without this list it would
+# drop them from the catalogue.
+_PAGE_WORDS = (
+    gettext_noop("Actions"),
+    gettext_noop("Add internal note"),
+    gettext_noop("Assignee"),
+    gettext_noop("Claim this ticket"),
+    gettext_noop("Escalations / bounces"),
+    gettext_noop("Identifiers from the customer"),
+    gettext_noop("Impact"),
+    gettext_noop("Latest case summary"),
+    gettext_noop("Line"),
+    gettext_noop("No actions for you on this ticket right now."),
+    gettext_noop("Opened"),
+    gettext_noop("Organisation"),
+    gettext_noop("Problem"),
+    gettext_noop("Product"),
+    gettext_noop("Queue"),
+    gettext_noop("Routed by"),
+    gettext_noop("SLA due"),
+    gettext_noop("Send reply"),
+    gettext_noop("Status"),
+    gettext_noop("Tier"),
+    gettext_noop("Time window"),
+    gettext_noop("Timeline"),
+    gettext_noop("breached"),
+    gettext_noop("unassigned"),
+)
+
+
 def _word(lang: str | None, msgid: str) -> str:
     word = _WORDS.get((lang, msgid))
     if word is None:

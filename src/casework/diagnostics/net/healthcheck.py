@@ -30,8 +30,8 @@ from casework.diagnostics.report import Finding, InputError, Report, Severity
 from casework.i18n import gettext as _
 from casework.i18n import gettext_noop
 
-HEALTHY = "healthy"
-UNHEALTHY = "unhealthy"
+HEALTHY = gettext_noop("healthy")  # marked for makemessages: reports show the state translated
+UNHEALTHY = gettext_noop("unhealthy")
 METHODS = ("HEAD", "GET")
 
 

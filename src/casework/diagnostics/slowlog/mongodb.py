@@ -36,7 +36,7 @@ from casework.diagnostics.slowlog.mongodb_shape import (
     suggested_index,
 )
 from casework.i18n import gettext as _
-from casework.i18n import gettext_noop as N_
+from casework.i18n import gettext_noop
 
 ENGINE = "mongodb"
 FORMATS = ("mongodb-export", "mongodb-json", "mongodb-text", "mongodb-profile")
@@ -807,14 +807,14 @@ def _oplog_finding(shapes: list[Shape]) -> Finding:
 
 
 _REASON_TEXT = {
-    "sessions": N_("logical sessions / transactions bookkeeping (config.system.sessions)"),
-    "ttl-monitor": N_("the TTL monitor deleting expired documents"),
-    "balancer": N_("the sharding balancer and chunk metadata"),
-    "system-user": N_("the cluster's internal user __system"),
-    "admin-namespace": N_("commands on the admin database (monitoring, replica-set status)"),
-    "local-namespace": N_("the local database (replication state)"),
-    "config-namespace": N_("the config database (sharding metadata)"),
-    "system-collection": N_("system collections (indexes, users, profile)"),
+    "sessions": gettext_noop("logical sessions / transactions bookkeeping (config.system.sessions)"),
+    "ttl-monitor": gettext_noop("the TTL monitor deleting expired documents"),
+    "balancer": gettext_noop("the sharding balancer and chunk metadata"),
+    "system-user": gettext_noop("the cluster's internal user __system"),
+    "admin-namespace": gettext_noop("commands on the admin database (monitoring, replica-set status)"),
+    "local-namespace": gettext_noop("the local database (replication state)"),
+    "config-namespace": gettext_noop("the config database (sharding metadata)"),
+    "system-collection": gettext_noop("system collections (indexes, users, profile)"),
 }
 
 

@@ -30,6 +30,7 @@ import orjson
 from casework.diagnostics.report import Finding, InputError, Severity
 from casework.diagnostics.slowlog.entry import Entry, ParseStats, Shape, detect_and_number
 from casework.i18n import gettext as _
+from casework.i18n import gettext_noop
 
 ENGINE = "redis"
 FORMATS = ("redis-cli", "redis-json")
@@ -416,17 +417,19 @@ def _blocking_reason(shape: Shape) -> str | None:
     return None
 
 
+# Marked for makemessages (gettext_noop); translated where the finding is written.
 _ADVICE = {
-    "KEYS": "Replace KEYS with SCAN (cursor, COUNT 100-1000) in the application; rename or disable KEYS "
-    "(rename-command) on production servers.",
-    "FLUSHALL": "Use FLUSHALL ASYNC (lazyfree) so the memory is freed in the background.",
-    "FLUSHDB": "Use FLUSHDB ASYNC (lazyfree) so the memory is freed in the background.",
-    "DEL": "Delete big keys with UNLINK (or enable lazyfree-lazy-user-del) so memory is freed in the background.",
-    "UNLINK": "Split the big key: even UNLINK walks it when it has few elements and lazyfree is off.",
-    "EVAL": "Keep Lua scripts short: the server runs nothing else while a script runs.",
-    "EVALSHA": "Keep Lua scripts short: the server runs nothing else while a script runs.",
+    "KEYS": gettext_noop("Replace KEYS with SCAN (cursor, COUNT 100-1000) in the application; rename or disable KEYS "
+                         "(rename-command) on production servers."),
+    "FLUSHALL": gettext_noop("Use FLUSHALL ASYNC (lazyfree) so the memory is freed in the background."),
+    "FLUSHDB": gettext_noop("Use FLUSHDB ASYNC (lazyfree) so the memory is freed in the background."),
+    "DEL": gettext_noop("Delete big keys with UNLINK (or enable lazyfree-lazy-user-del) so memory is freed in the "
+                        "background."),
+    "UNLINK": gettext_noop("Split the big key: even UNLINK walks it when it has few elements and lazyfree is off."),
+    "EVAL": gettext_noop("Keep Lua scripts short: the server runs nothing else while a script runs."),
+    "EVALSHA": gettext_noop("Keep Lua scripts short: the server runs nothing else while a script runs."),
 }
-_DEFAULT_ADVICE = (
+_DEFAULT_ADVICE = gettext_noop(
     "Read big collections in pages (SSCAN/HSCAN/ZSCAN, LRANGE in slices) or split the big key; "
     "find big keys with redis-cli --bigkeys or MEMORY USAGE."
 )

@@ -163,7 +163,8 @@ def terminal_section(report: Report) -> list[Any]:
 def markdown_section(report: Report) -> str:
     from casework.diagnostics.render.markdown import markdown_table
 
-    parts = [_summary_line(report), "", f"**{_('Top query shapes')}**", ""]
+    heading = _("Top query shapes")  # not inside the f-string: makemessages does not read f-strings
+    parts = [_summary_line(report), "", f"**{heading}**", ""]
     rows = [[r[0], f"`{r[1]}`", *r[2:]] for r in _rows(report)]
     parts.append(markdown_table(_headers(), rows))
     return "\n".join(parts)
