@@ -45,6 +45,7 @@ def test_extension_is_in_use() -> None:
     assert fastscan._pg_frame is _speedups.pg_frame
     assert fastscan._pg_prefix is _speedups.pg_prefix
     assert fastscan._mysql_piece is _speedups.mysql_piece
+    assert fastscan._mysql_run is _speedups.mysql_run
     assert fastscan._operation is _speedups.operation
     from casework.diagnostics.slowlog import digest
 
@@ -239,7 +240,8 @@ def test_mysql_piece_answers_for_generated_pieces(generated: dict[str, str]) -> 
 
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from(["SELECT", "select", "Insert", "x1", "é", "(", " ", "\t", "\n", "\u2003", ";", ";;", "/*",
-                                 "a", "Z", "_", "1", "-", "ſ", "K"]), max_size=6).map("".join))
+                                 "a", "Z", "_", "1", "-", "ſ", "K", "*/", "/* c */", "*", "/", "\r", "\x1c", "\x0b",
+                                 "/* é */", "SELECT" * 11]), max_size=6).map("".join))
 def test_operation_equals_the_python_operation_where_it_answers(query: str) -> None:
     quick = _speedups.operation(query)
     if quick is not False:
@@ -250,7 +252,12 @@ def test_operation_answers_for_plain_statements() -> None:
     assert _speedups.operation("select 1") == "SELECT"
     assert _speedups.operation("UPDATE;\nx") == "UPDATE"
     assert _speedups.operation("x1 y") is None
-    assert _speedups.operation("/* c */ SELECT 1") is False and fp_module.operation("/* c */ SELECT 1") == "SELECT"
+    assert _speedups.operation("/* c */ SELECT 1") == "SELECT" == fp_module.operation("/* c */ SELECT 1")
+    assert _speedups.operation("( /* a */(/* b */\tselect;\n1") == "SELECT"
+    assert _speedups.operation("/* never closed SELECT") is None
+    assert _speedups.operation("/*/ x1") is None
+    assert _speedups.operation("\u2003SELECT") == "SELECT" == fp_module.operation("\u2003SELECT")
+    assert _speedups.operation("(é") is False
 
 
 _COUNTS = st.dictionaries(st.integers(-100, 5000), st.integers(1, 9), max_size=40)
@@ -299,6 +306,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fastscan, "_pg_frame", fastscan._pg_frame_py)
         monkeypatch.setattr(fastscan, "_pg_prefix", None)
         monkeypatch.setattr(fastscan, "_mysql_piece", None)
+        monkeypatch.setattr(fastscan, "_mysql_run", None)
         monkeypatch.setattr(fastscan, "_operation", None)
         monkeypatch.setattr(digest_module, "_agg_add", digest_module._Agg.add)
     fp_module._cache.clear()

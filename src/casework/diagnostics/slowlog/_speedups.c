@@ -127,12 +127,19 @@ static inline int starts_ci(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, 
  * (one-line comments), no "true"/"false" in any case, and for MySQL no backslash, no '"', and no ',' in an
  * INSERT/REPLACE (pt's multi-row cut). Then every step of cache_key before masking leaves the query as it is, and
  * the key's text is mask(query). */
+static PyObject *quick_key_impl(PyObject *q, int pg);
+
 static PyObject *quick_key(PyObject *self, PyObject *args)
 {
     PyObject *q;
     int pg;
     if (!PyArg_ParseTuple(args, "Up:quick_key", &q, &pg))
         return NULL;
+    return quick_key_impl(q, pg);
+}
+
+static PyObject *quick_key_impl(PyObject *q, int pg)
+{
     if (PyUnicode_READY(q) < 0)
         return NULL;
     if (!PyUnicode_IS_ASCII(q))
@@ -524,37 +531,30 @@ static PyObject *ZERO;  /* 0 */
  * optional header line either matches as parsed here or the whole expression fails (the next alternative would
  * need a different literal at the same place), and the statement's look-ahead fails exactly where this returns
  * None. */
-static PyObject *mysql_piece(PyObject *self, PyObject *arg)
+/* The spans of mysql_piece's groups in a[], b[] (-1: not matched): 1 when it answers, 0 when it declines, -1 on
+ * an error. arg: a ready str; t: its text. */
+static int piece_spans(PyObject *arg, const Text *t, Py_ssize_t *a, Py_ssize_t *b)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "mysql_piece: a str is required");
-        return NULL;
-    }
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-    Text tt = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
-    const Text *t = &tt;
     Py_ssize_t n = t->n;
     Py_ssize_t admin = PyUnicode_Find(arg, ADMIN, 0, n, 1); /* CPython's fast search */
     if (admin == -2)
-        return NULL;
+        return -1;
     if (admin >= 0)
-        Py_RETURN_NONE;
+        return 0;
     Py_ssize_t p0 = (n > 0 && at(t, 0) == '#') ? 1 : 0;
     Py_ssize_t p = p0;
     /* spans: time, uh, thread, schema, qt, lt, rs, rx, use, ts, arg (-1: group not matched) */
-    Py_ssize_t a[11], b[11];
     for (int k = 0; k < 11; k++)
         a[k] = b[k] = -1;
     if (!lit(t, p, " "))
-        Py_RETURN_NONE;
+        return 0;
     p++;
     if (lit(t, p, "Time: ")) {
         Py_ssize_t q = p + 6;
         while (q < n && is_time_char(at(t, q)))
             q++;
         if (!next_header(t, q))
-            Py_RETURN_NONE;
+            return 0;
         a[0] = p + 6;
         b[0] = q;
         p = q + 3;
@@ -563,7 +563,7 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
         Py_ssize_t s0 = p + 11;
         Py_ssize_t le = find_ch(t, '\n', s0, n);
         if (le < 0 || s0 >= le || at(t, s0) == '[' || find_ch(t, '[', s0 + 1, le) < 0 || !next_header(t, le))
-            Py_RETURN_NONE;
+            return 0;
         a[1] = s0;
         b[1] = le;
         p = le + 3;
@@ -572,7 +572,7 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
         Py_ssize_t q = p + 10;
         Py_ssize_t r = spaces(t, q);
         if (r == q)
-            Py_RETURN_NONE;
+            return 0;
         Py_ssize_t ts = r;
         while (r < n && !Py_UNICODE_ISSPACE(at(t, r)))
             r++;
@@ -591,34 +591,34 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
         }
         Py_ssize_t le = find_ch(t, '\n', r, n);
         if (le < 0 || !next_header(t, le))
-            Py_RETURN_NONE;
+            return 0;
         p = le + 3;
     }
     if (!lit(t, p, "Query_time: "))
-        Py_RETURN_NONE;
+        return 0;
     Py_ssize_t q = p + 12, e;
     static const char *const LABELS[] = {"Lock_time: ", "Rows_sent: ", "Rows_examined: "};
     for (int k = 0; k < 4; k++) {
         e = number(t, q, k < 2);
         if (e < 0)
-            Py_RETURN_NONE;
+            return 0;
         a[4 + k] = q;
         b[4 + k] = e;
         if (k == 3)
             break;
         Py_ssize_t s1 = spaces(t, e);
         if (s1 == e || !lit(t, s1, LABELS[k]))
-            Py_RETURN_NONE;
+            return 0;
         q = s1 + (Py_ssize_t)strlen(LABELS[k]);
     }
     Py_ssize_t le = find_ch(t, '\n', e, n);
     if (le < 0)
-        Py_RETURN_NONE;
+        return 0;
     p = le + 1;
     while (p < n && at(t, p) == '#') {
         le = find_ch(t, '\n', p, n);
         if (le < 0)
-            Py_RETURN_NONE;
+            return 0;
         p = le + 1;
     }
     if (lit(t, p, "use ")) {
@@ -626,7 +626,7 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
         while (r < n && at(t, r) != ';' && at(t, r) != '\n')
             r++;
         if (r == s0 || !lit(t, r, ";\n"))
-            Py_RETURN_NONE;
+            return 0;
         a[8] = s0;
         b[8] = r;
         p = r + 2;
@@ -635,18 +635,36 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
         Py_ssize_t s0 = p + 14;
         e = number(t, s0, 1);
         if (e < 0 || !lit(t, e, ";\n"))
-            Py_RETURN_NONE;
+            return 0;
         a[9] = s0;
         b[9] = e;
         p = e + 2;
     }
     if (p >= n || at(t, p) == '#' || lit(t, p, "use ") || lit(t, p, "SET last_insert_id") || lit(t, p, "SET insert_id") ||
         lit(t, p, "SET timestamp"))
-        Py_RETURN_NONE;
+        return 0;
     a[10] = p;
     b[10] = n;
     long captured = (a[1] >= 0) + (a[2] >= 0) + (a[3] >= 0);
     if (count_keys_in(t, p0, p) != captured)
+        return 0;
+    return 1;
+}
+
+static PyObject *mysql_piece(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mysql_piece: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Text tt = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    Py_ssize_t a[11], b[11];
+    int found = piece_spans(arg, &tt, a, b);
+    if (found < 0)
+        return NULL;
+    if (found == 0)
         Py_RETURN_NONE;
     PyObject *out = PyTuple_New(11);
     if (out == NULL)
@@ -668,9 +686,11 @@ static PyObject *mysql_piece(PyObject *self, PyObject *arg)
     return out;
 }
 
-/* operation(query): fingerprint.operation(query) when the query starts with an ASCII letter and its first word
- * ([A-Za-z]\S*) is ASCII: the word without trailing ';', upper-cased, or None when that is not all letters.
- * False otherwise (the caller then runs fingerprint.operation). */
+/* operation(query): fingerprint.operation(query) when the word it reads is ASCII: the word without trailing ';',
+ * upper-cased, or None when that is not all letters. A query that starts with an ASCII letter: its first word
+ * ([A-Za-z]\S*); any other: fingerprint._operation's word (after leading " \t\r\n(" and comments, the
+ * first whitespace-separated word, whitespace as str.split's). False when that word is not ASCII or is long (the
+ * caller then runs fingerprint.operation). */
 static PyObject *operation(PyObject *self, PyObject *arg)
 {
     if (!PyUnicode_Check(arg)) {
@@ -682,29 +702,406 @@ static PyObject *operation(PyObject *self, PyObject *arg)
     Text t = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
     if (t.n == 0)
         Py_RETURN_FALSE;
+    Py_ssize_t s = 0;
     Py_UCS4 c = at(&t, 0);
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-        Py_RETURN_FALSE;
-    Py_ssize_t e = 0;
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+        /* fingerprint._operation: lstrip(" \t\r\n("), then each leading comment ("/" "*" up to the first "*" "/" after
+         * its opening, str.find from the comment's start) and lstrip again; then split(None, 1)[0]. */
+        for (;;) {
+            while (s < t.n && ((c = at(&t, s)) == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '('))
+                s++;
+            if (!(s + 1 < t.n && at(&t, s) == '/' && at(&t, s + 1) == '*'))
+                break;
+            Py_ssize_t k = s;
+            while (k + 1 < t.n && !(at(&t, k) == '*' && at(&t, k + 1) == '/'))
+                k++;
+            if (k + 1 >= t.n)
+                Py_RETURN_NONE; /* an unclosed comment */
+            s = k + 2;
+        }
+        while (s < t.n && Py_UNICODE_ISSPACE(at(&t, s)))
+            s++;
+    }
+    Py_ssize_t e = s;
     while (e < t.n && !Py_UNICODE_ISSPACE(at(&t, e))) {
         if (at(&t, e) > 127)
             Py_RETURN_FALSE;
         e++;
     }
-    while (e > 0 && at(&t, e - 1) == ';')
+    while (e > s && at(&t, e - 1) == ';')
         e--;
     char buf[64];
-    if (e > (Py_ssize_t)sizeof(buf))
+    if (e - s > (Py_ssize_t)sizeof(buf))
         Py_RETURN_FALSE;
-    for (Py_ssize_t i = 0; i < e; i++) {
+    if (e == s)
+        Py_RETURN_NONE; /* "".isalpha() is False */
+    for (Py_ssize_t i = s; i < e; i++) {
         Py_UCS4 ch = at(&t, i);
         if (ch >= 'a' && ch <= 'z')
             ch -= 32;
         else if (!(ch >= 'A' && ch <= 'Z'))
             Py_RETURN_NONE; /* not str.isalpha() */
-        buf[i] = (char)ch;
+        buf[i - s] = (char)ch;
     }
-    return PyUnicode_FromStringAndSize(buf, e);
+    return PyUnicode_FromStringAndSize(buf, e - s);
+}
+
+/* -- MySQL: the fast scan's per-piece loop for a run of pieces (fastscan._mysql) -------------------------------- */
+
+static PyObject *S_MYSQL, *S_TS_ATTR, *S_DB_ATTR, *S_DBT_ATTR, *DIALECT_KWNAMES;
+
+/* float(s) of an ASCII number span ([0-9]+(?:\.[0-9]+)?): -1 when it is too long for the buffer (the caller
+ * declines), 0 with *out set, or -2 on an error. PyOS_string_to_double is what float(str) runs for such text. */
+static int span_double(const Text *t, Py_ssize_t a, Py_ssize_t b, double *out)
+{
+    char buf[64];
+    Py_ssize_t len = b - a;
+    if (len <= 0 || len >= (Py_ssize_t)sizeof(buf))
+        return -1;
+    for (Py_ssize_t k = 0; k < len; k++)
+        buf[k] = (char)at(t, a + k);
+    buf[len] = '\0';
+    double v = PyOS_string_to_double(buf, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred())
+        return -2;
+    *out = v;
+    return 0;
+}
+
+/* int(s) of an ASCII digit span ([0-9]+), or NULL: with an error set, or without one when the span is too long
+ * (the caller declines). */
+static PyObject *span_int(const Text *t, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t len = b - a;
+    if (len <= 0 || len > 18)
+        return NULL;
+    long long v = 0;
+    for (Py_ssize_t k = a; k < b; k++)
+        v = v * 10 + (long long)(at(t, k) - '0');
+    return PyLong_FromLongLong(v);
+}
+
+static Py_ssize_t count_newlines(const Text *t)
+{
+    Py_ssize_t c = 0;
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        const char *s = (const char *)t->data, *e = s + t->n;
+        while ((s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
+            c++;
+            s++;
+        }
+        return c;
+    }
+    for (Py_ssize_t k = 0; k < t->n; k++)
+        c += at(t, k) == '\n';
+    return c;
+}
+
+/* mysql_run(pieces, i, last, line, pos, stop, seplen, state, uh_cache, time_cache, fp_memo, pending_rows, aggs,
+ * example_max, fingerprint, operation) -> (i, line, pos, n): fastscan._mysql's loop body for pieces[i],
+ * pieces[i+1], ... as long as each takes the fast path with its values at hand: mysql_piece answers, the Time and
+ * User@Host values are in their caches, the shape already has an aggregate, and the piece is not the last one (the
+ * trailer cut) and starts before `stop` (the next banner removal; -1: none). The fingerprint is the memo's when
+ * quick_key answers and the memo has it, else fingerprint(arg, dialect="mysql"); the operation is C's, else
+ * operation(arg) (the Python functions the loop calls). Each such piece updates the state and appends its row exactly as the Python loop does; the
+ * first other piece is left to the Python loop (nothing of it is changed here). n: the pieces folded. */
+static PyObject *mysql_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 16) {
+        PyErr_SetString(PyExc_TypeError, "mysql_run: 16 arguments are required");
+        return NULL;
+    }
+    PyObject *pieces = args[0], *state = args[7], *uh_cache = args[8], *time_cache = args[9], *memo = args[10],
+             *pending = args[11], *aggs = args[12], *fingerprint_py = args[14], *operation_py = args[15];
+    if (!PyList_Check(pieces) || !PyDict_Check(uh_cache) || !PyDict_Check(time_cache) || !PyDict_Check(memo) ||
+        !PyDict_Check(pending) || !PyDict_Check(aggs)) {
+        PyErr_SetString(PyExc_TypeError, "mysql_run: a list and dicts are required");
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]), last = PyLong_AsSsize_t(args[2]), line = PyLong_AsSsize_t(args[3]),
+               pos = PyLong_AsSsize_t(args[4]), stop = PyLong_AsSsize_t(args[5]), seplen = PyLong_AsSsize_t(args[6]),
+               example_max = PyLong_AsSsize_t(args[13]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *st_ts = PyObject_GetAttr(state, S_TS_ATTR);
+    if (st_ts == NULL)
+        return NULL;
+    PyObject *st_db = PyObject_GetAttr(state, S_DB_ATTR);
+    if (st_db == NULL) {
+        Py_DECREF(st_ts);
+        return NULL;
+    }
+    PyObject *dbt = PyObject_GetAttr(state, S_DBT_ATTR);
+    if (dbt == NULL || !PyDict_Check(dbt)) {
+        if (dbt != NULL)
+            PyErr_SetString(PyExc_TypeError, "mysql_run: state.db_by_thread must be a dict");
+        Py_DECREF(st_ts);
+        Py_DECREF(st_db);
+        Py_XDECREF(dbt);
+        return NULL;
+    }
+    Py_ssize_t done = 0;
+    int failed = 0;
+    while (i < last && i < PyList_GET_SIZE(pieces) && !(stop >= 0 && stop <= pos)) {
+        PyObject *piece = PyList_GET_ITEM(pieces, i);
+        if (!PyUnicode_CheckExact(piece) || PyUnicode_READY(piece) < 0)
+            break;
+        Text tt = {PyUnicode_KIND(piece), PyUnicode_DATA(piece), PyUnicode_GET_LENGTH(piece)};
+        const Text *t = &tt;
+        Py_ssize_t a[11], b[11];
+        int found = piece_spans(piece, t, a, b);
+        if (found < 0) {
+            failed = 1;
+            break;
+        }
+        if (found == 0)
+            break;
+        /* Every check that may decline, before anything changes. New references: */
+        PyObject *ts = NULL, *argobj = NULL, *masked = NULL, *key = NULL, *op = NULL, *rows = NULL;
+        PyObject *user = Py_None, *client = Py_None, *uthread = Py_None; /* borrowed (from the cache's tuple) */
+        PyObject *uh = NULL;                                              /* the cache's tuple, held */
+        double qt, lt;
+        int go = 0; /* 1: fold; 0: decline; -1: error */
+        if (a[9] >= 0) {
+            double v;
+            int r = span_double(t, a[9], b[9], &v);
+            if (r == -2)
+                goto piece_error;
+            if (r < 0)
+                goto piece_done;
+            ts = PyFloat_FromDouble(v);
+            if (ts == NULL)
+                goto piece_error;
+        } else if (a[0] >= 0) {
+            PyObject *tv = PyUnicode_Substring(piece, a[0], b[0]);
+            if (tv == NULL)
+                goto piece_error;
+            PyObject *v = PyDict_GetItemWithError(time_cache, tv);
+            Py_DECREF(tv);
+            if (v == NULL) {
+                if (PyErr_Occurred())
+                    goto piece_error;
+                goto piece_done;
+            }
+            if (v != Py_None) {
+                ts = v;
+                Py_INCREF(ts);
+            }
+        }
+        if (a[1] >= 0) {
+            PyObject *uhv = PyUnicode_Substring(piece, a[1], b[1]);
+            if (uhv == NULL)
+                goto piece_error;
+            PyObject *v = PyDict_GetItemWithError(uh_cache, uhv);
+            Py_DECREF(uhv);
+            if (v == NULL) {
+                if (PyErr_Occurred())
+                    goto piece_error;
+                goto piece_done;
+            }
+            if (!PyTuple_CheckExact(v) || PyTuple_GET_SIZE(v) != 3)
+                goto piece_done;
+            uh = v;
+            Py_INCREF(uh);
+            user = PyTuple_GET_ITEM(uh, 0);
+            client = PyTuple_GET_ITEM(uh, 1);
+            uthread = PyTuple_GET_ITEM(uh, 2);
+        }
+        {
+            int r = span_double(t, a[4], b[4], &qt);
+            if (r == -2)
+                goto piece_error;
+            if (r < 0)
+                goto piece_done;
+            r = span_double(t, a[5], b[5], &lt);
+            if (r == -2)
+                goto piece_error;
+            if (r < 0)
+                goto piece_done;
+            if (b[6] - a[6] > 18 || b[7] - a[7] > 18)
+                goto piece_done;
+        }
+        argobj = PyUnicode_Substring(piece, a[10], b[10]);
+        if (argobj == NULL)
+            goto piece_error;
+        masked = quick_key_impl(argobj, 0);
+        if (masked == NULL)
+            goto piece_error;
+        PyObject *fp = NULL;
+        if (masked != Py_None) {
+            key = PyTuple_Pack(2, S_MYSQL, masked);
+            if (key == NULL)
+                goto piece_error;
+            fp = PyDict_GetItemWithError(memo, key); /* borrowed */
+            if (fp == NULL && PyErr_Occurred())
+                goto piece_error;
+            Py_XINCREF(fp);
+            Py_CLEAR(key);
+        }
+        if (fp == NULL) {
+            PyObject *call[2] = {argobj, S_MYSQL};
+            fp = PyObject_Vectorcall(fingerprint_py, call, 1, DIALECT_KWNAMES);
+            if (fp == NULL)
+                goto piece_error;
+        }
+        key = fp; /* key holds fp */
+        op = operation(NULL, argobj);
+        if (op == NULL)
+            goto piece_error;
+        if (op == Py_False) {
+            Py_DECREF(op);
+            op = PyObject_CallOneArg(operation_py, argobj);
+            if (op == NULL)
+                goto piece_error;
+        }
+        rows = PyDict_GetItemWithError(pending, fp);
+        if (rows != NULL) {
+            if (!PyList_CheckExact(rows))
+                goto piece_done;
+            Py_INCREF(rows);
+        } else {
+            if (PyErr_Occurred())
+                goto piece_error;
+            PyObject *akey = PyTuple_Pack(2, S_MYSQL, fp);
+            if (akey == NULL)
+                goto piece_error;
+            int has = PyDict_Contains(aggs, akey);
+            Py_DECREF(akey);
+            if (has < 0)
+                goto piece_error;
+            if (!has)
+                goto piece_done; /* a new shape: _Agg.start in Python */
+        }
+        go = 1;
+        goto piece_done;
+    piece_error:
+        go = -1;
+    piece_done:
+        if (go == 1) {
+            /* The piece is folded: the state, the row. */
+            PyObject *db = NULL, *thread = NULL, *row = NULL;
+            go = -1;
+            if (a[8] >= 0) {
+                Py_ssize_t lo = a[8], hi = b[8];
+                while (lo < hi && at(t, lo) == '`')
+                    lo++;
+                while (hi > lo && at(t, hi - 1) == '`')
+                    hi--;
+                if (hi > lo && (db = PyUnicode_Substring(piece, lo, hi)) == NULL)
+                    goto fold_done;
+            }
+            if (db == NULL && a[3] >= 0 && b[3] > a[3] && at(t, b[3] - 1) != ':') {
+                if ((db = PyUnicode_Substring(piece, a[3], b[3])) == NULL)
+                    goto fold_done;
+            }
+            int ut = PyObject_IsTrue(uthread);
+            if (ut < 0)
+                goto fold_done;
+            if (ut) {
+                thread = uthread;
+                Py_INCREF(thread);
+            } else if (a[2] >= 0 && b[2] > a[2]) {
+                if ((thread = PyUnicode_Substring(piece, a[2], b[2])) == NULL)
+                    goto fold_done;
+            }
+            if (db != NULL) {
+                Py_INCREF(db);
+                Py_SETREF(st_db, db);
+                if (thread != NULL && PyDict_SetItem(dbt, thread, db) < 0)
+                    goto fold_done;
+            } else if (thread != NULL) {
+                db = PyDict_GetItemWithError(dbt, thread);
+                if (db == NULL && PyErr_Occurred())
+                    goto fold_done;
+                db = db != NULL ? db : Py_None;
+                Py_INCREF(db);
+            } else {
+                db = st_db;
+                Py_INCREF(db);
+            }
+            if (ts == NULL) {
+                ts = st_ts;
+                Py_INCREF(ts);
+            } else {
+                Py_INCREF(ts);
+                Py_SETREF(st_ts, ts);
+            }
+            if (rows == NULL) {
+                rows = PyList_New(0);
+                if (rows == NULL || PyDict_SetItem(pending, key, rows) < 0)
+                    goto fold_done;
+            }
+            row = PyTuple_New(13);
+            if (row == NULL)
+                goto fold_done;
+            PyObject *v;
+            Py_ssize_t start_line = line;
+            if ((v = PyFloat_FromDouble(qt * 1000.0)) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 0, v);
+            PyTuple_SET_ITEM(row, 1, ts);
+            ts = NULL;
+            PyTuple_SET_ITEM(row, 2, db);
+            db = NULL;
+            Py_INCREF(user);
+            PyTuple_SET_ITEM(row, 3, user);
+            Py_INCREF(client);
+            PyTuple_SET_ITEM(row, 4, client);
+            PyTuple_SET_ITEM(row, 5, op);
+            op = NULL;
+            if ((v = span_int(t, a[7], b[7])) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 6, v);
+            if ((v = span_int(t, a[6], b[6])) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 7, v);
+            if ((v = PyFloat_FromDouble(lt * 1000.0)) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 8, v);
+            Py_INCREF(Py_None);
+            PyTuple_SET_ITEM(row, 9, Py_None);
+            if (PyUnicode_GET_LENGTH(argobj) <= example_max) {
+                v = argobj;
+                Py_INCREF(v);
+            } else if ((v = PyUnicode_Substring(argobj, 0, example_max < 0 ? 0 : example_max)) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 10, v);
+            if ((v = PyLong_FromSsize_t(start_line)) == NULL)
+                goto fold_done;
+            PyTuple_SET_ITEM(row, 11, v);
+            Py_INCREF(Py_None);
+            PyTuple_SET_ITEM(row, 12, Py_None);
+            if (PyList_Append(rows, row) < 0)
+                goto fold_done;
+            line += count_newlines(t) + 1;
+            pos += t->n + seplen;
+            i++;
+            done++;
+            go = 1;
+        fold_done:
+            Py_XDECREF(db);
+            Py_XDECREF(thread);
+            Py_XDECREF(row);
+        }
+        Py_XDECREF(ts);
+        Py_XDECREF(argobj);
+        Py_XDECREF(masked);
+        Py_XDECREF(key);
+        Py_XDECREF(op);
+        Py_XDECREF(rows);
+        Py_XDECREF(uh);
+        if (go != 1) {
+            failed = go < 0;
+            break;
+        }
+    }
+    PyObject *out = NULL;
+    if (!failed && PyObject_SetAttr(state, S_TS_ATTR, st_ts) == 0 && PyObject_SetAttr(state, S_DB_ATTR, st_db) == 0)
+        out = Py_BuildValue("(nnnn)", i, line, pos, done);
+    Py_DECREF(st_ts);
+    Py_DECREF(st_db);
+    Py_DECREF(dbt);
+    return out;
 }
 
 /* add_counts(dst, src, num, den): for k, v in src.items(): nk = k * num // den (k itself when num == den == 1);
@@ -2220,6 +2617,8 @@ static PyMethodDef methods[] = {
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
     {"mysql_piece", mysql_piece, METH_O, "fastscan._MY_FAST's groups for a plain piece, else None"},
+    {"mysql_run", (PyCFunction)(void (*)(void))mysql_run, METH_FASTCALL,
+     "fastscan._mysql's loop body for a run of pieces that take the fast path with every value at hand"},
     {"operation", operation, METH_O, "fingerprint.operation for an ASCII first word, else False"},
     {"add_counts", add_counts, METH_VARARGS, "dst[k * num // den] += v for k, v in src.items()"},
     {"count_keys", count_keys, METH_VARARGS, "len(_MY_GUARD.findall(s, start, end)) (fastscan's header guard)"},
@@ -2251,6 +2650,13 @@ PyMODINIT_FUNC PyInit__speedups(void)
     ZERO = PyLong_FromLong(0);
     PLACEHOLDER = PyUnicode_InternFromString("?");
     if (ADMIN == NULL || ZERO == NULL || PLACEHOLDER == NULL)
+        return NULL;
+    S_MYSQL = PyUnicode_InternFromString("mysql");
+    S_TS_ATTR = PyUnicode_InternFromString("ts");
+    S_DB_ATTR = PyUnicode_InternFromString("db");
+    S_DBT_ATTR = PyUnicode_InternFromString("db_by_thread");
+    DIALECT_KWNAMES = Py_BuildValue("(s)", "dialect");
+    if (S_MYSQL == NULL || S_TS_ATTR == NULL || S_DB_ATTR == NULL || S_DBT_ATTR == NULL || DIALECT_KWNAMES == NULL)
         return NULL;
     static const char *const words[] = {"command", "", "update", "remove", "delete", "query", "q", "u", "updates",
                                         "deletes", "getmore", "insert", "$date"};

@@ -11,7 +11,9 @@ unparsed lines keep their numbers. ``tests/test_slowlog_fastscan.py`` checks tha
 
 With the optional C extension (``speedups.py``) the mechanical steps run in C (the MySQL piece and its guard, the
 PostgreSQL framing and prefix split, the statement's operation); each C function returns what the Python code here
-returns or declines with None/False, and the Python code then runs (``tests/test_slowlog_speedups.py``).
+returns or declines with None/False, and the Python code then runs (``tests/test_slowlog_speedups.py``). For MySQL
+the whole loop body runs in C for runs of pieces whose values are at hand (``mysql_run``); the first piece it does
+not take goes through the Python loop, the reference (``tests/test_slowlog_mysql_run.py``).
 
 Only for unfiltered digests (no ``--since/--until/--filter/--exclude-internal``); the pipeline uses the
 reference path otherwise.
@@ -142,6 +144,11 @@ _operation: Callable[[str], str | None | bool] | None = speedups.ext.operation i
 _mysql_piece: Callable[[str], tuple[str | None, ...] | None] | None = (
     speedups.ext.mysql_piece if speedups.ext is not None else None
 )
+# In C, the loop body below for a run of pieces that take the fast path with their values at hand (cached Time and
+# User@Host, a known shape, not the last piece, before the next banner removal; it calls fingerprint() and
+# operation() where their C parts decline): (i, line, pos, n folded); the first other piece is left to the loop,
+# which is the reference.
+_mysql_run: Callable[..., tuple[int, int, int, int]] | None = speedups.ext.mysql_run if speedups.ext is not None else None
 # The guard's count in C when the extension is in use (a plain scan instead of re's per-character charset test).
 _count_keys: Callable[[str, int, int], int] = speedups.ext.count_keys if speedups.ext is not None else _count_keys_py
 _MY_PROPS = mysql._FAST_PROPS  # Schema / Thread_id / Full_scan / Full_join, first occurrence wins
@@ -181,7 +188,12 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     i = 0
     fast_n = 0
     slow_n = 0
+    run = _mysql_run if quick_piece is not None and quick_key is not None and quick_op is not None else None
     while i <= last:
+        if run is not None and i < last:
+            i, line, pos, k = run(pieces, i, last, line, pos, removed[r][0] if r < nremoved else -1, seplen, state,
+                                  uh_cache, time_cache, fp_memo, pending_rows, aggs, example_max, fingerprint, operation)
+            fast_n += k
         piece = pieces[i]
         while r < nremoved and removed[r][0] <= pos:
             line += removed[r][1]
