@@ -238,6 +238,40 @@ def test_mysql_piece_answers_for_generated_pieces(generated: dict[str, str]) -> 
         assert fastscan._MY_FAST.fullmatch(p, 1 if p.startswith("#") else 0).groups() == _speedups.mysql_piece(p)
 
 
+_INSERT_PARTS = st.lists(st.sampled_from([
+    "INSERT", "insert", "Insert", "REPLACE", "replace", " IGNORE", " ignore", "IGNORE", " ", "  ", "\t", "\n", "\x0b", "\x1c",
+    "\u2003", "INTO", "into", "INTO ", "t", "tbl_values", "(a, b)", "VALUES", "values", "VALUE", "VALUESx", "(", ")", ",",
+    " , ", "), (", "),(", ") ,\n(", "1", "-1", "0x1f", "'x'", "'a,b'", "'),('", "'", "/*", "*/", "/*!40001*/", "--", "#",
+    "\\", "\"", "true", "FALSE", "truex", "é", "ſ", "K", "ON DUPLICATE KEY UPDATE a = 1", "SELECT 1",
+]), max_size=14).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_INSERT_PARTS, st.sampled_from(["INSERT", "REPLACE", "INSERT IGNORE"]).flatmap(
+    lambda verb: _INSERT_PARTS.map(lambda rest: verb + " INTO t (a, b) VALUES (1, 'x')" + rest))))
+def test_insert_key_is_cache_key_where_it_answers(query: str) -> None:
+    quick = _speedups.insert_key(query)
+    if quick is not None:
+        assert fp_module.cache_key(query, "mysql") == ("mysql", quick)
+
+
+def test_insert_key_answers_for_multi_row_inserts() -> None:
+    for query, key in [
+        ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')", "INSERT INTO t (a, b) VALUES (?, ?)"),
+        ("insert ignore  into t values(1),(2)", "insert ignore  into t values(?)"),
+        ("REPLACE INTO t VALUES (1) ,\n ( 2)", "REPLACE INTO t VALUES (?)"),
+        ("INSERT INTO t (a, b) VALUES (3, 'z')", "INSERT INTO t (a, b) VALUES (?, ?)"),
+        ("INSERT INTO t SELECT a, b FROM u WHERE c = 1", "INSERT INTO t SELECT a, b FROM u WHERE c = ?"),
+        ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') ON DUPLICATE KEY UPDATE a = 1", "INSERT INTO t (a, b) VALUES (?, ?)"),
+        ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') -- c", "INSERT INTO t (a, b) VALUES (?, ?)"),
+    ]:
+        assert _speedups.insert_key(query) == key
+        assert fp_module.cache_key(query, "mysql") == ("mysql", key)
+    for query in ["INSERT INTO t VALUES (1, true), (2)", "INSERT /* c */ INTO t VALUES (1), (2)", " INSERT INTO t VALUES (1), (2)",
+                  "INSERT INTO t VALUES ('é'), (2)", "SELECT 1, 2", "INSERT INTO t VALUES (\"a\"), (2)"]:
+        assert _speedups.insert_key(query) is None
+
+
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from(["SELECT", "select", "Insert", "x1", "é", "(", " ", "\t", "\n", "\u2003", ";", ";;", "/*",
                                  "a", "Z", "_", "1", "-", "ſ", "K", "*/", "/* c */", "*", "/", "\r", "\x1c", "\x0b",

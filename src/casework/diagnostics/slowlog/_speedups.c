@@ -196,6 +196,106 @@ static PyObject *quick_key_impl(PyObject *q, int pg)
     return mask(q, pg);
 }
 
+/* insert_key(query): fingerprint.cache_key(query, "mysql")'s masked text for an ASCII INSERT or REPLACE (at the
+ * query's very start) whose key is its text after pt's multi-row cut, masked; else None (the caller runs
+ * fingerprint). The cut is _MULTI_INSERT.match(query), one way to match: (INSERT|REPLACE)( IGNORE)?\s+INTO, then
+ * .+? up to the first VALUES\s*\( (at least one character after INTO) that some ")\s*,\s*(" follows, and .*? up to
+ * the first such ")" (when the first VALUES\s*\( has none, no later one has any). None when the query holds a
+ * "/" "*" pair or the cut text holds any other thing cache_key treats apart ("--", '#', a backslash, '"', true or
+ * false in any case). The query being ASCII, re.I and \s are the ASCII ones. */
+static PyObject *insert_key_impl(PyObject *q)
+{
+    if (PyUnicode_READY(q) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(q))
+        Py_RETURN_NONE;
+    const unsigned char *s = PyUnicode_1BYTE_DATA(q);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(q), p;
+    if (starts_ci(s, n, 0, "insert"))
+        p = 6;
+    else if (starts_ci(s, n, 0, "replace"))
+        p = 7;
+    else
+        Py_RETURN_NONE;
+    for (Py_ssize_t j = 0; j + 1 < n; j++)
+        if (s[j] == '/' && s[j + 1] == '*')
+            Py_RETURN_NONE;
+    Py_ssize_t hend = n; /* h = query[:hend] */
+    if (p + 7 <= n && s[p] == ' ' && starts_ci(s, n, p + 1, "ignore"))
+        p += 7; /* without " IGNORE", \s+INTO would meet "IGNORE" */
+    Py_ssize_t w = p;
+    while (w < n && Py_UNICODE_ISSPACE(s[w]))
+        w++;
+    if (w > p && starts_ci(s, n, w, "into")) {
+        for (Py_ssize_t v = w + 5; v + 6 <= n; v++) {
+            if (!starts_ci(s, n, v, "values"))
+                continue;
+            Py_ssize_t o = v + 6;
+            while (o < n && Py_UNICODE_ISSPACE(s[o]))
+                o++;
+            if (o >= n || s[o] != '(')
+                continue;
+            for (Py_ssize_t c = o + 1; c < n && hend == n; c++) {
+                if (s[c] != ')')
+                    continue;
+                Py_ssize_t k = c + 1;
+                while (k < n && Py_UNICODE_ISSPACE(s[k]))
+                    k++;
+                if (k >= n || s[k] != ',')
+                    continue;
+                k++;
+                while (k < n && Py_UNICODE_ISSPACE(s[k]))
+                    k++;
+                if (k < n && s[k] == '(')
+                    hend = c + 1;
+            }
+            break;
+        }
+    }
+    for (Py_ssize_t j = 0; j < hend; j++) {
+        unsigned char c = s[j];
+        switch (c) {
+        case '-':
+            if (j + 1 < hend && s[j + 1] == '-')
+                Py_RETURN_NONE;
+            break;
+        case '#':
+        case '\\':
+        case '"':
+            Py_RETURN_NONE;
+        case 't':
+        case 'T':
+            if (j + 4 <= hend && starts_ci(s, hend, j, "true"))
+                Py_RETURN_NONE;
+            break;
+        case 'f':
+        case 'F':
+            if (j + 5 <= hend && starts_ci(s, hend, j, "false"))
+                Py_RETURN_NONE;
+            break;
+        default:
+            break;
+        }
+    }
+    if (hend == n)
+        return mask(q, 0);
+    PyObject *h = PyUnicode_Substring(q, 0, hend);
+    if (h == NULL)
+        return NULL;
+    PyObject *out = mask(h, 0);
+    Py_DECREF(h);
+    return out;
+}
+
+static PyObject *insert_key(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "insert_key: a str is required");
+        return NULL;
+    }
+    return insert_key_impl(arg);
+}
+
 /* -- PostgreSQL stderr framing (fastscan._pg_frame_py, line by line) ------------------------------------------- */
 
 typedef struct {
@@ -925,6 +1025,10 @@ static PyObject *mysql_run(PyObject *self, PyObject *const *args, Py_ssize_t nar
         if (argobj == NULL)
             goto piece_error;
         masked = quick_key_impl(argobj, 0);
+        if (masked == Py_None) {
+            Py_DECREF(masked);
+            masked = insert_key_impl(argobj); /* pt's multi-row INSERT cut (quick_key declines at a comma) */
+        }
         if (masked == NULL)
             goto piece_error;
         PyObject *fp = NULL;
@@ -2614,6 +2718,7 @@ static PyMethodDef methods[] = {
     {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
     {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
+    {"insert_key", insert_key, METH_O, "cache_key(query, 'mysql')'s masked text for a plain INSERT/REPLACE, else None"},
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},
     {"mysql_piece", mysql_piece, METH_O, "fastscan._MY_FAST's groups for a plain piece, else None"},
