@@ -46,6 +46,7 @@ def test_extension_is_in_use() -> None:
     assert fastscan._pg_prefix is _speedups.pg_prefix
     assert fastscan._mysql_piece is _speedups.mysql_piece
     assert fastscan._mysql_run is _speedups.mysql_run
+    assert fastscan._newlines is _speedups.newlines
     assert fastscan._operation is _speedups.operation
     from casework.diagnostics.slowlog import digest
 
@@ -238,6 +239,12 @@ def test_mysql_piece_answers_for_generated_pieces(generated: dict[str, str]) -> 
         assert fastscan._MY_FAST.fullmatch(p, 1 if p.startswith("#") else 0).groups() == _speedups.mysql_piece(p)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["\n", "x", "é", "\u2003", "😀", "\r\n", "\n\n", "a" * 70]), max_size=40).map("".join))
+def test_newlines_is_str_count(text: str) -> None:
+    assert _speedups.newlines(text) == text.count("\n")
+
+
 _INSERT_PARTS = st.lists(st.sampled_from([
     "INSERT", "insert", "Insert", "REPLACE", "replace", " IGNORE", " ignore", "IGNORE", " ", "  ", "\t", "\n", "\x0b", "\x1c",
     "\u2003", "INTO", "into", "INTO ", "t", "tbl_values", "(a, b)", "VALUES", "values", "VALUE", "VALUESx", "(", ")", ",",
@@ -341,6 +348,7 @@ def _digest(engine: str, text: str, monkeypatch: pytest.MonkeyPatch, *, pure: bo
         monkeypatch.setattr(fastscan, "_pg_prefix", None)
         monkeypatch.setattr(fastscan, "_mysql_piece", None)
         monkeypatch.setattr(fastscan, "_mysql_run", None)
+        monkeypatch.setattr(fastscan, "_newlines", lambda s: s.count("\n"))
         monkeypatch.setattr(fastscan, "_operation", None)
         monkeypatch.setattr(digest_module, "_agg_add", digest_module._Agg.add)
     fp_module._cache.clear()

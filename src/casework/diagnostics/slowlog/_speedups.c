@@ -343,6 +343,42 @@ static const size_t KEY_LENS[] = {5, 7, 10, 7, 10};
 static long count_keys_in(const Text *t, Py_ssize_t start, Py_ssize_t end)
 {
     long hits = 0;
+    if (t->kind == PyUnicode_1BYTE_KIND) { /* the same scan, one byte per character, skipping non-initials */
+        static const unsigned char INITIAL[256] = {['F'] = 1, ['S'] = 1, ['T'] = 1, ['#'] = 1, ['U'] = 1};
+        const Py_UCS1 *u = (const Py_UCS1 *)t->data;
+        for (Py_ssize_t i = start; i < end; i++) {
+            while (i < end && !INITIAL[u[i]])
+                i++;
+            if (i >= end)
+                break;
+            const char *key;
+            Py_ssize_t len;
+            switch (u[i]) {
+            case 'F':
+                key = "Full_", len = 5;
+                break;
+            case 'S':
+                key = "Schema:", len = 7;
+                break;
+            case 'T':
+                key = "Thread_id:", len = 10;
+                break;
+            case '#':
+                key = "# Time:", len = 7;
+                break;
+            case 'U':
+                key = "User@Host:", len = 10;
+                break;
+            default:
+                continue;
+            }
+            if (i + len <= end && memcmp(u + i, key, (size_t)len) == 0) {
+                hits++;
+                i += len - 1;
+            }
+        }
+        return hits;
+    }
     const Py_UCS1 *u1 = t->kind == PyUnicode_1BYTE_KIND ? (const Py_UCS1 *)t->data : NULL;
     for (Py_ssize_t i = start; i < end; i++) {
         Py_UCS4 c = u1 ? u1[i] : at(t, i);
@@ -895,6 +931,19 @@ static Py_ssize_t count_newlines(const Text *t)
     for (Py_ssize_t k = 0; k < t->n; k++)
         c += at(t, k) == '\n';
     return c;
+}
+
+/* newlines(s) == s.count("\n") (memchr over a 1-byte text: newlines are tens of characters apart) */
+static PyObject *newlines(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "newlines: a str is required");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Text t = {PyUnicode_KIND(arg), PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg)};
+    return PyLong_FromSsize_t(count_newlines(&t));
 }
 
 /* mysql_run(pieces, i, last, line, pos, stop, seplen, state, uh_cache, time_cache, fp_memo, pending_rows, aggs,
@@ -2718,6 +2767,7 @@ static PyMethodDef methods[] = {
     {"mask_mysql", mask_mysql, METH_O, "re.sub(r\"'.*?'|[0-9+-][0-9a-f.xb+-]*\", '?', s, flags=re.S)"},
     {"mask_pg", mask_pg, METH_O, "re.sub(r\"'(?:[^']|'')*'|(?<![$\\w])[0-9+-][0-9a-f.xb+-]*\", '?', s)"},
     {"quick_key", quick_key, METH_VARARGS, "cache_key's masked text when only the masking applies, else None"},
+    {"newlines", newlines, METH_O, "s.count('\\n')"},
     {"insert_key", insert_key, METH_O, "cache_key(query, 'mysql')'s masked text for a plain INSERT/REPLACE, else None"},
     {"pg_frame", pg_frame, METH_VARARGS, "fastscan._pg_frame_py in C"},
     {"pg_prefix", pg_prefix, METH_O, "fastscan._pg_prefix_py for common prefixes, else None"},

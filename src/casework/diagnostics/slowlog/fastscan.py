@@ -149,6 +149,8 @@ _mysql_piece: Callable[[str], tuple[str | None, ...] | None] | None = (
 # operation() where their C parts decline): (i, line, pos, n folded); the first other piece is left to the loop,
 # which is the reference.
 _mysql_run: Callable[..., tuple[int, int, int, int]] | None = speedups.ext.mysql_run if speedups.ext is not None else None
+# str.count("\n") (memchr in C)
+_newlines: Callable[[str], int] = speedups.ext.newlines if speedups.ext is not None else lambda s: s.count("\n")
 # The guard's count in C when the extension is in use (a plain scan instead of re's per-character charset test).
 _count_keys: Callable[[str, int, int], int] = speedups.ext.count_keys if speedups.ext is not None else _count_keys_py
 _MY_PROPS = mysql._FAST_PROPS  # Schema / Thread_id / Full_scan / Full_join, first occurrence wins
@@ -159,7 +161,7 @@ def _mysql(text: str, *, source: str, part: Partial, order: int) -> None:
     stats = part.stats
     aggs = part.aggs
     state = mysql._State()
-    stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    stats.lines += _newlines(text) + (0 if text.endswith("\n") or not text else 1)
     removed: list[tuple[int, int]] = []
     if any(h in text for h in mysql._BANNER_HINTS):
         text, removed = mysql._strip_banner(text)
@@ -331,7 +333,7 @@ _MISSING: Any = object()
 def _postgres_stderr(text: str, *, source: str, part: Partial, order: int) -> None:
     stats = part.stats
     aggs = part.aggs
-    stats.lines += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    stats.lines += _newlines(text) + (0 if text.endswith("\n") or not text else 1)
     example_max = postgres.EXAMPLE_MAX
     timestamp = postgres._timestamp
     quick_key, fp_memo = fp_module._quick_key, fp_module._cache
